@@ -342,11 +342,11 @@ class _FeatureSet:
     names: tuple[str, ...]
     labels: tuple[str, ...]  # group keys as shown in results
     table: npt.NDArray[Any]  # (G, 4) counts or (G, 5) regression sums, empty groups dropped
-    reference: str | None = None  # the reference group's key, in the feature set it is of
     # Per name: whether its column holds numbers (not text, bools or categories), and how
     # many of its values have rows; what to do with too few large groups depends on both.
-    numeric: tuple[bool, ...] = ()
-    distinct: tuple[int, ...] = ()
+    numeric: tuple[bool, ...]
+    distinct: tuple[int, ...]
+    reference: str | None = None  # the reference group's key, in the feature set it is of
 
     @property
     def key(self) -> str:
@@ -1284,14 +1284,14 @@ def _too_few_remedy(fs: _FeatureSet, counts: npt.NDArray[Any]) -> str:
     bands = "into bands first (pandas.cut, numpy.digitize)"
     rare = "group its rare values first (those under min_group_size rows as 'other')"
     if not several:
-        if (fs.numeric and fs.numeric[0]) or fractional:
+        if fs.numeric[0] or fractional:
             return f"{many}, as a continuous feature has: bin it {bands}"
         return f"{many}, most of them rare: {rare}"
-    distinct = fs.distinct or (0,) * len(fs.names)
+    distinct = fs.distinct
     widest = max(range(len(fs.names)), key=lambda i: distinct[i])
     name = brief(fs.names[widest])
     if distinct[widest] >= _MANY_VALUES:
-        fix = f"bin it {bands}" if fs.numeric and fs.numeric[widest] else rare
+        fix = f"bin it {bands}" if fs.numeric[widest] else rare
         return (
             f"{many}; {name} alone has {distinct[widest]:,} values: {fix}, or pass "
             "intersections=False"

@@ -41,7 +41,7 @@ from modelship.checks._drift import DataDrift
 from modelship.checks._profile import DriftProfile
 from modelship.checks._result import CheckResult
 from modelship.checks._schema import Schema
-from modelship.checks._tabular import ColumnKind, make_column, plain_number
+from modelship.checks._tabular import TEXT_DTYPES, ColumnKind, make_column, plain_number
 from modelship.errors import CheckInputError, ColumnMismatch, ConfigError, ModelshipError
 
 __all__ = [
@@ -120,9 +120,6 @@ def _current(args: argparse.Namespace, reference: Any = None) -> Any:
     return read_table(args.current, _options(args), keep=keep)
 
 
-_TEXT_DTYPES = frozenset({"str", "object"})  # the dtypes a schema records for text columns
-
-
 def _text_as_recorded(schema: Schema, current: Any) -> Any:
     """``current``, with each CSV column that ``schema`` records as text but whose cells
     all read as numbers read as text (``"007"``, not 7); a column recorded from numbers
@@ -145,7 +142,7 @@ def _text_as_recorded(schema: Schema, current: Any) -> Any:
         column.name
         for column in schema.columns
         if column.kind is ColumnKind.CATEGORICAL
-        and column.dtype in _TEXT_DTYPES
+        and column.dtype in TEXT_DTYPES
         and column.name in current
         and not current.is_text(column.name)
     )

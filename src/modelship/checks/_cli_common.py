@@ -40,11 +40,12 @@ from modelship._endpoints import with_s3_endpoint, without_localhost
 from modelship._json import NewerVersionError
 from modelship._shown import hide_credentials, printable
 from modelship.checks._result import CheckResult, SuiteResult, run_suite
-from modelship.checks._tabular import FALSE_CELLS, TRUE_CELLS, plain_number
+from modelship.checks._tabular import BOOLEAN_CELLS, FALSE_CELLS, TRUE_CELLS, plain_number
 from modelship.errors import ColumnMismatch, ConfigError, MissingDependency, ModelshipError
 from modelship.report import write_text
 
 __all__ = [
+    "BOOLEAN_CELLS",
     "FALSE_CELLS",
     "MISSING_MARKERS",
     "TRUE_CELLS",
@@ -72,7 +73,6 @@ MISSING_MARKERS = frozenset({"", "na", "n/a", "nan", "null", "none"})
 # spellings as a bool column. pandas writes a bool column as "True"/"False", R as
 # "TRUE"/"FALSE", Spark and most databases as "true"/"false": none of them means
 # anything but a boolean.
-_BOOLEAN_CELLS = TRUE_CELLS | FALSE_CELLS
 
 
 def _csv_text(cells: list[str]) -> NDArray[Any]:
@@ -137,7 +137,7 @@ def _csv_booleans(cells: list[Any], present: list[str]) -> NDArray[Any] | None:
     True
     """
     spelled = set(present)
-    if not spelled or not spelled <= _BOOLEAN_CELLS:
+    if not spelled or not spelled <= BOOLEAN_CELLS:
         return None
     if len(present) == len(cells):
         return np.array([cell in TRUE_CELLS for cell in cells], dtype=np.bool_)

@@ -26,7 +26,7 @@ from modelship._columns import column_array, is_missing
 from modelship._shown import brief
 from modelship.checks._bias import Bias
 from modelship.checks._cli_common import (
-    FALSE_CELLS,
+    BOOLEAN_CELLS,
     TRUE_CELLS,
     CsvTable,
     _FileCheck,
@@ -115,7 +115,7 @@ def _labels(table: Any, cols: dict[str, Any], name: str, flag: str) -> Any:
     # None beside them) as bools, and 0 and 1 beside them as text.
     cells = table.text[name].tolist()
     present = {cell for cell in cells if cell is not None}
-    spelled = TRUE_CELLS | FALSE_CELLS
+    spelled = BOOLEAN_CELLS
     if present and present <= spelled | _ONE_ZERO.keys() and present & spelled:
         if all(cell is not None for cell in cells):
             return np.fromiter((_true(cell) for cell in cells), np.int64, len(cells))

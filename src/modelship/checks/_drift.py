@@ -52,9 +52,9 @@ from modelship.checks._schema import (
 )
 from modelship.checks._sides import CategoricalSide, NumericSide, Side, kind_of, side_of
 from modelship.checks._tabular import (
-    FALSE_CELLS,
+    BOOLEAN_CELLS,
     KINDS,
-    TRUE_CELLS,
+    TEXT_DTYPES,
     Column,
     ColumnKind,
     RawColumn,
@@ -64,6 +64,7 @@ from modelship.checks._tabular import (
     match_flags,
     nullable_dtype,
     nullable_dtypes,
+    number_dtype,
     parse_kinds,
     raw_columns,
     type_columns,
@@ -834,8 +835,8 @@ class _DriftCheck:
             labels: list[str] | None = None
             if (
                 column.kind is ColumnKind.CATEGORICAL
-                and reference_dtypes[name] in ("str", "object")
-                and column.dtype in ("bool", "str", "object")
+                and reference_dtypes[name] in TEXT_DTYPES
+                and column.dtype in ("bool", *TEXT_DTYPES)
             ):
                 if profile is not None and name in profile.categorical:
                     labels = list(profile.categorical[name].counts)
@@ -843,7 +844,7 @@ class _DriftCheck:
                     labels = _flag_labels(reference)
             columns[name], others = match_flags(column, reference_dtypes[name], labels)
             if others:
-                numbers = column.dtype.startswith(("int", "uint", "float"))
+                numbers = number_dtype(column.dtype)
                 listed = others[:5] if numbers else [repr(label) for label in others[:5]]
                 shown = ", ".join(listed) + (", ..." if len(others) > 5 else "")
                 if numbers:
@@ -1221,7 +1222,7 @@ def _flag_labels(reference: Column) -> list[str] | None:
     are not all counted twice to find the few that do."""
     if reference.encoded is None:
         first = reference.values[:64].tolist()
-        if any(not is_missing(cell) and cell not in TRUE_CELLS | FALSE_CELLS for cell in first):
+        if any(not is_missing(cell) and cell not in BOOLEAN_CELLS for cell in first):
             return None
     return list(reference.category_counts()[0])
 

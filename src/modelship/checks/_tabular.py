@@ -46,6 +46,10 @@ from modelship.checks.stats._fairness import bytes_label
 from modelship.errors import CheckInputError, ColumnMismatch, ConfigError, EmptyData
 
 __all__ = [
+    "BOOLEAN_CELLS",
+    "FALSE_CELLS",
+    "TEXT_DTYPES",
+    "TRUE_CELLS",
     "Column",
     "ColumnKind",
     "LeftOut",
@@ -58,6 +62,7 @@ __all__ = [
     "match_flags",
     "nullable_dtype",
     "nullable_dtypes",
+    "number_dtype",
     "parse_kinds",
     "plain_number",
     "raw_array",
@@ -500,11 +505,18 @@ _BOOL_AS_FLAG = {"False": "0", "True": "1"}
 #: Spark, SQL and R write): text holding only these is a flag against booleans.
 TRUE_CELLS = frozenset({"True", "TRUE", "true"})
 FALSE_CELLS = frozenset({"False", "FALSE", "false"})
+BOOLEAN_CELLS = TRUE_CELLS | FALSE_CELLS
 _TEXT_AS_BOOL = {**dict.fromkeys(TRUE_CELLS, "True"), **dict.fromkeys(FALSE_CELLS, "False")}
 
 
-def _number_dtype(dtype: str) -> bool:
-    """Whether a :attr:`Column.dtype` is one of integers or floats (not ``"bool"``)."""
+def number_dtype(dtype: str) -> bool:
+    """Whether a :attr:`Column.dtype` is one of integers or floats (not ``"bool"``).
+
+    Examples
+    --------
+    >>> number_dtype("uint8"), number_dtype("float32"), number_dtype("bool")
+    (True, True, False)
+    """
     return dtype.startswith(("int", "uint", "float"))
 
 
@@ -524,7 +536,8 @@ _SPELLINGS = {
 }
 
 
-_TEXT_DTYPES = ("str", "object")  # the dtypes of a column of text
+#: The :attr:`Column.dtype` of a column of text (and the dtype a schema records for one).
+TEXT_DTYPES = ("str", "object")
 
 
 def _spelling(label: str) -> str:
@@ -543,7 +556,7 @@ def _bool_as_text(reference_labels: Collection[str] | None) -> dict[str, str] | 
     only true/false spellings of one case (``"true"``/``"false"``, as Spark and SQL
     write them); ``None`` for any other reference."""
     labels = set(reference_labels or ())
-    if not labels or not labels <= _TEXT_AS_BOOL.keys():
+    if not labels or not labels <= BOOLEAN_CELLS:
         return None
     cases = {_spelling(label) for label in labels}
     return _SPELLINGS[cases.pop()] if len(cases) == 1 else None
@@ -594,9 +607,9 @@ def match_flags(
     """
     if column.kind is not ColumnKind.CATEGORICAL:
         return column, []
-    if reference_dtype == "bool" and _number_dtype(column.dtype):
+    if reference_dtype == "bool" and number_dtype(column.dtype):
         labels = _FLAG_AS_BOOL
-    elif column.dtype == "bool" and _number_dtype(reference_dtype):
+    elif column.dtype == "bool" and number_dtype(reference_dtype):
         labels = _BOOL_AS_FLAG
     elif reference_dtype == "bool" and column.dtype != "bool":
         # Text spelling booleans ('true'/'false', as Spark and SQL write them) is the flag
@@ -606,7 +619,7 @@ def match_flags(
         if not _text_as_bool(counts):
             return column, []
         labels = _TEXT_AS_BOOL
-    elif reference_dtype in _TEXT_DTYPES and column.dtype in ("bool", *_TEXT_DTYPES):
+    elif reference_dtype in TEXT_DTYPES and column.dtype in ("bool", *TEXT_DTYPES):
         # Booleans, or text spelling them otherwise ("True" from a CSV file), against text
         # spelling them ("true"/"false" from Parquet or Spark): written as the reference
         # writes them.

@@ -1169,7 +1169,7 @@ class _Reader:
             # A key from a whole ${...} reference that the message names: say which
             # reference, and the text a YAML reading was made of.
             read = "".join(
-                f"; {key} came from {self.whole[f'{path}.{key}']}"
+                self._came_from(f"{path}.{key}", key)
                 + ("" if section[key] is text else f", the text {brief(text)}")
                 for key, text in sorted(texts.items())
                 if f"{path}.{key}" in self.whole and re.search(rf"\b{key}\b", str(exc))
@@ -1388,8 +1388,9 @@ class _Reader:
         replicas='true' is not allowed; replicas must be an int >= 1; the value came from ${N}
         """
         named = InvalidParameter(exc.parameter, given, exc.allowed).named(path)
-        if self._came_from(path):  # a duration read before the record shows its seconds
-            named.args = (f"{named}{self._came_from(path)}",)
+        came_from = self._came_from(path)
+        if came_from:  # a duration read before the record shows its seconds
+            named.args = (f"{named}{came_from}",)
         return named
 
     def _duration(self, value: Any, path: str) -> float:
@@ -1400,14 +1401,17 @@ class _Reader:
         except ConfigError as exc:
             raise ConfigError(f"{path}: {exc}{self._came_from(path)}") from None
 
-    def _came_from(self, path: str) -> str:
-        """``"; the value came from ${NAME}"`` when the value at ``path`` was a whole
-        ``${...}`` reference (the text a refusal shows is then the variable's), else "".
+    def _came_from(self, path: str, what: str = "the value") -> str:
+        """``"; the value came from ${NAME}"`` (``what`` naming the value) when the value
+        at ``path`` was a whole ``${...}`` reference (the text a refusal shows is then the
+        variable's), else "".
 
         Examples
         --------
         >>> _Reader({"a.b": "${W}"})._came_from("a.b"), _Reader()._came_from("a.b")
         ('; the value came from ${W}', '')
+        >>> _Reader({"a.b": "${W}"})._came_from("a.b", "b")
+        '; b came from ${W}'
         """
         reference = self.whole.get(path)
         if reference is None:
@@ -1415,7 +1419,7 @@ class _Reader:
         shown = (
             reference if len(reference) <= SHOWN and reference.isprintable() else brief(reference)
         )
-        return f"; the value came from {shown}"
+        return f"; {what} came from {shown}"
 
     @staticmethod
     def _mapping(raw: Any, path: str, keys: set[str]) -> dict[str, Any]:

@@ -273,12 +273,11 @@ def requirement_lines(dist: importlib.metadata.Distribution) -> list[str] | None
     OSError, ValueError
         As ``dist.requires`` does: an unreadable or non-UTF-8 metadata file.
     """
-    plain = (
-        type(dist).metadata is importlib.metadata.Distribution.metadata
-        and type(dist).requires is importlib.metadata.Distribution.requires
-    )
-    if plain:
-        text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or dist.read_text("")
+    if type(dist).requires is importlib.metadata.Distribution.requires:
+        text = _metadata_text(dist)
+    else:
+        text = None
+    if text is not None:
         values = _field_values(text, "requires-dist") if text else []
         if values:
             return values
@@ -286,6 +285,20 @@ def requirement_lines(dist: importlib.metadata.Distribution) -> list[str] | None
             return None  # no Requires-Dist, no requires.txt: as importlib says
     lines: list[str] | None = dist.requires
     return lines
+
+
+def _metadata_text(dist: importlib.metadata.Distribution) -> str | None:
+    """The text ``Distribution.metadata`` parses (``METADATA``, else ``PKG-INFO``, else an
+    egg-info file read as ''), or None when ``dist``'s class reads its metadata its own way.
+
+    Raises
+    ------
+    OSError, ValueError
+        An unreadable or non-UTF-8 metadata file.
+    """
+    if type(dist).metadata is not importlib.metadata.Distribution.metadata:
+        return None
+    return dist.read_text("METADATA") or dist.read_text("PKG-INFO") or dist.read_text("") or ""
 
 
 class _Listed(NamedTuple):
@@ -305,9 +318,8 @@ def _listed(dist: importlib.metadata.Distribution) -> _Listed:
     text when :func:`_first_fields` can, else parsed as ``dist.metadata`` parses it."""
     try:
         fields: dict[str, str] | None = None
-        if type(dist).metadata is importlib.metadata.Distribution.metadata:
-            # The text Distribution.metadata parses (an egg-info file is read as '').
-            text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or dist.read_text("")
+        text = _metadata_text(dist)
+        if text is not None:
             fields = _first_fields(text) if text else {}
         if fields is not None:
             name: object = fields.get("name")

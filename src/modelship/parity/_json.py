@@ -16,7 +16,7 @@ import attrs
 from modelship import _json
 from modelship.parity._errors import SnapshotError
 
-__all__ = ["JsonDocument", "is_unicode_text"]
+__all__ = ["JsonDocument", "NewerSnapshotError", "is_unicode_text"]
 
 _REQUIRED: Any = object()
 

@@ -22,6 +22,8 @@ from typing import Any, TextIO
 
 from modelship import _json
 from modelship._cli_common import (
+    EXIT_FAILED,
+    EXIT_OK,
     SIGNING_KEY_ENV,
     add_storage_options,
     exit_2_without_key,
@@ -43,9 +45,6 @@ from modelship.registry._registry import Registry
 from modelship.registry._store import expand_home, scheme_of
 
 __all__ = ["add_commands"]
-
-EXIT_OK = 0
-EXIT_FAILED = 1
 
 
 # A URL's scheme, as -o of download would be read if it were one (RFC 3986).

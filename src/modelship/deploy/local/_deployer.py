@@ -49,8 +49,8 @@ from modelship.deploy._protocol import (
 )
 from modelship.deploy._spec import DeploymentSpec
 from modelship.deploy.local._process import (
-    _PATH_SAFE,
     MAX_KEY,
+    PATH_SAFE,
     ServerProcess,
     Spawner,
     kill_all,
@@ -173,7 +173,7 @@ def _refusal_reason(proc: ServerProcess, path: str) -> str:
     it gives none (it stopped, or the body is not ours)."""
     conn = http.client.HTTPConnection("127.0.0.1", proc.port, timeout=2.0)
     try:
-        conn.request("GET", urllib.parse.quote(path, safe=_PATH_SAFE))
+        conn.request("GET", urllib.parse.quote(path, safe=PATH_SAFE))
         body = conn.getresponse().read(_REASON_BYTES)
         reason = json.loads(body.decode("utf-8")).get("error")
     except Exception:  # no reason to give: the message says what it knows without one

@@ -52,12 +52,12 @@ from modelship.deploy._proc import PROC as _PROC
 from modelship.deploy._proc import stat_fields
 from modelship.deploy.serve._cli import MAX_SIGNING_KEY
 
-__all__ = ["MAX_KEY", "ServerProcess", "Spawner", "kill_all", "stop_all"]
+__all__ = ["MAX_KEY", "PATH_SAFE", "ServerProcess", "Spawner", "kill_all", "stop_all"]
 
 #: What a probe's path keeps unencoded: the characters a URL path and query may hold
 #: (RFC 3986 ``pchar``, ``/`` and ``?``), ``%`` (so an encoded path is not encoded
 #: twice) and ``#``; the rest (spaces, control characters, non-ASCII) is percent-encoded.
-_PATH_SAFE = "/?#%:@!$&'()*+,;=~"
+PATH_SAFE = "/?#%:@!$&'()*+,;=~"
 _EXIT_POLL = 0.01  # seconds between looks at whether a stopping server has exited
 _KILLED_WAIT = 10.0  # seconds a SIGKILLed server may take to exit (a disk it waits on)
 _GROUP_POLL = 0.02  # seconds between looks at a stopping group's members (a /proc scan)
@@ -232,7 +232,7 @@ class ServerProcess:
         """
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
-            conn.request("GET", urllib.parse.quote(path, safe=_PATH_SAFE))
+            conn.request("GET", urllib.parse.quote(path, safe=PATH_SAFE))
             response = conn.getresponse()
             response.read()
             return response.status

@@ -48,7 +48,13 @@ import attrs
 
 from modelship._shown import ascii_number
 from modelship.errors import ConfigError
-from modelship.testing.fake_kube._store import Store, canonical, match_labels, now_iso
+from modelship.testing.fake_kube._store import (
+    INT64_MAX,
+    Store,
+    canonical,
+    match_labels,
+    now_iso,
+)
 
 _log = logging.getLogger("modelship.testing.fake_kube")
 
@@ -204,16 +210,13 @@ def _progressed(old: Mapping[str, Any], new: Mapping[str, int]) -> bool:
     )
 
 
-_INT64_MAX = 2**63 - 1
-
-
 def _scaled(value: Any, total: int, *, round_up: bool) -> int:
     """An int-or-percent of the strategy, resolved against ``total`` replicas
     (``intstr.GetScaledValueFromIntOrPercent``): ``"25%"`` of 2 is 1 rounded up, 0 down."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     percent = ascii_number(value[:-1], 19) if isinstance(value, str) and value[-1:] == "%" else None
-    if percent is not None and percent <= _INT64_MAX:  # strconv.Atoi: a range error past it
+    if percent is not None and percent <= INT64_MAX:  # strconv.Atoi: a range error past it
         return -(-percent * total // 100) if round_up else percent * total // 100
     raise ValueError(f"{value!r} is not a number of replicas or a percentage such as '25%'")
 

@@ -34,6 +34,7 @@ from modelship.testing.fake_kube._fields import (
 )
 
 __all__ = [
+    "INT64_MAX",
     "KINDS",
     "ApiError",
     "Kind",
@@ -1114,7 +1115,8 @@ def _int_or_string(value: Any) -> str:
     return f'intstr.IntOrString{{Type:0, IntVal:{value}, StrVal:""}}'
 
 
-_INT64_MAX = 2**63 - 1
+#: The largest int64: where Go's strconv.Atoi stops reading a number.
+INT64_MAX = 2**63 - 1
 
 
 def _atoi(text: str) -> int:
@@ -1125,10 +1127,10 @@ def _atoi(text: str) -> int:
     if not re.fullmatch(r"[+-]?[0-9]+", text):
         return 0
     digits = text.lstrip("+-").lstrip("0")  # no int() of thousands of digits
-    number = int(digits) if 0 < len(digits) <= 19 else (0 if not digits else _INT64_MAX + 1)
+    number = int(digits) if 0 < len(digits) <= 19 else (0 if not digits else INT64_MAX + 1)
     if text.startswith("-"):
-        return max(-_INT64_MAX - 1, -number)
-    return min(_INT64_MAX, number)
+        return max(-INT64_MAX - 1, -number)
+    return min(INT64_MAX, number)
 
 
 def _int_or_percent(value: Any) -> int:
@@ -1171,8 +1173,9 @@ def _strategy_errors(kind: Kind, obj: Mapping[str, Any]) -> list[tuple[str, str]
                 '"Recreate", "RollingUpdate"',
             )
         ]
+    given = _map(rolling)
     rolling = {
-        name: "25%" if _map(rolling).get(name) is None else _map(rolling)[name]
+        name: "25%" if given.get(name) is None else given[name]
         for name in ("maxUnavailable", "maxSurge")
     }
     errors: list[tuple[str, str]] = []
