@@ -25,19 +25,33 @@ from modelship._rollback._conditions import STATS, quantile_of
 from modelship._shown import SHOWN, brief
 from modelship.errors import ConfigError
 
-KNOWN_METRICS = (
-    "data_drift",
-    "error_rate",
-    "inference_latency",
-    "model_accuracy",
-    "prediction_drift",
-    "request_rate",
-)
+SERIES_OF_METRIC: Mapping[str, str | None] = {
+    "data_drift": None,
+    "error_rate": "error_rate",
+    "inference_latency": "inference_latency_seconds",
+    "model_accuracy": None,
+    "prediction_drift": None,
+    "request_rate": "request_rate",
+}
+"""Each of :data:`KNOWN_METRICS` (what the model server exports, as ``monitoring.metrics``
+names it) and the Prometheus series a condition names for it; ``None`` where the server
+exports no series (a source of the caller's own feeds it). The spec's and the policy's
+messages and the monitor's PromQL templates all read this one table.
+
+Examples
+--------
+>>> from modelship._rollback._constraints import SERIES_OF_METRIC
+>>> SERIES_OF_METRIC["inference_latency"]
+'inference_latency_seconds'
+"""
+
+KNOWN_METRICS = tuple(SERIES_OF_METRIC)
 """Metric names ``monitoring.metrics`` accepts, in the deployment spec and in a rollback
 policy alike; the monitor gives each a source."""
 
 __all__ = [
     "KNOWN_METRICS",
+    "SERIES_OF_METRIC",
     "CALLABLE",
     "CANARY_ANALYSIS",
     "COUNT",

@@ -62,6 +62,7 @@ from modelship._rollback._constraints import (
     COUNT,
     KNOWN_METRICS,
     SECONDS,
+    SERIES_OF_METRIC,
     SLOT,
     STAT,
     TIME,
@@ -557,7 +558,12 @@ _METRICS = SequenceOf(
     description=(
         f"a list of distinct metric names out of {', '.join(KNOWN_METRICS)} (what the "
         "server exports; a condition names the Prometheus series instead: "
-        "inference_latency_seconds is inference_latency here)"
+        + ", ".join(
+            f"{series} is {name} here"
+            for name, series in SERIES_OF_METRIC.items()
+            if series is not None and series != name
+        )
+        + ")"
     ),
 )
 

@@ -58,7 +58,7 @@ from modelship._params import (
     check,
     check_parameters,
 )
-from modelship._rollback._constraints import KNOWN_METRICS
+from modelship._rollback._constraints import KNOWN_METRICS, SERIES_OF_METRIC
 from modelship._rollback._policy import RollbackPolicy
 from modelship._rollback._yaml import MAX_VALUES, read_bounded, strict_load
 from modelship._shown import SHOWN, brief
@@ -551,8 +551,13 @@ class HealthCheck:
 
 
 #: A condition's Prometheus series name and the ``monitoring.metrics`` name of what the
-#: server exports for it (the monitor's PromQL templates map one to the other).
-_EXPORTED = {"inference_latency_seconds": "inference_latency"}
+#: server exports for it, where the two differ (the monitor's PromQL templates map one to
+#: the other).
+_EXPORTED = {
+    series: name
+    for name, series in SERIES_OF_METRIC.items()
+    if series is not None and series != name
+}
 
 
 def _metrics(value: Any) -> tuple[str, ...]:

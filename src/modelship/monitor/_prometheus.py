@@ -69,6 +69,7 @@ from modelship._params import Constraint, Constraints, Text, check_parameters, v
 from modelship._rollback._constraints import (
     CALLABLE,
     SECONDS,
+    SERIES_OF_METRIC,
     SLOT,
     STAT,
     TIME,
@@ -96,14 +97,7 @@ _LATENCY = "inference_latency_seconds"
 
 #: A ``monitoring.metrics`` name (what the server exports) and the
 #: name a condition gives the Prometheus series for it; ``None``: no series to query.
-_SPEC_TO_SERIES: Mapping[str, str | None] = {
-    "inference_latency": _LATENCY,
-    "error_rate": "error_rate",
-    "request_rate": "request_rate",
-    "model_accuracy": None,
-    "data_drift": None,
-    "prediction_drift": None,
-}
+_SPEC_TO_SERIES: Mapping[str, str | None] = SERIES_OF_METRIC
 _SERVER_LATENCY = "modelship_request_duration_seconds"
 _SERVER_REQUESTS = "modelship_requests_total"
 _SERVER_5XX = _SERVER_REQUESTS + '{$selector,code=~"5.."}'
