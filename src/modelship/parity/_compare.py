@@ -23,13 +23,11 @@ from modelship.errors import ConfigError
 from modelship.parity._behaviour import BehaviourRecord, compare_behaviour
 from modelship.parity._findings import Finding, ParityReport
 from modelship.parity._fingerprint import PreprocessingFingerprint, fingerprint_preprocessing
-from modelship.parity._installed import normalize_name
-from modelship.parity._pins import marker_environment
 from modelship.parity._requirements import (
     check_requirements,
     describe_change,
-    marker_applies,
-    requirement_markers,
+    needed_pins,
+    unevaluated_marker,
     version_change,
 )
 from modelship.parity._resources import ResourceRequest
@@ -129,26 +127,11 @@ def _packages(
     requirements: Mapping[str, str] | None,
 ) -> Iterator[Finding]:
     # Snapshots hold normalised names; requirements may be a plain dict ("Scikit_Learn").
-    needed = (
-        dict(train.packages)
-        if requirements is None
-        else {normalize_name(name): version for name, version in requirements.items()}
-    )
-    markers = {} if requirements is None else requirement_markers(requirements)
-    environment = marker_environment(prod) if markers else {}
-    for name, recorded in sorted(needed.items()):
-        marker = markers.get(name)
-        applies = marker_applies(marker, environment)
-        if applies is False:
-            continue  # needed only where its marker holds: not in production
+    needed = train.packages if requirements is None else requirements
+    for name, recorded, marker in needed_pins(needed, prod):
         # A marker production's snapshot cannot answer (an implementation_version it does
         # not record): compared as needed, the safe side, and said so.
-        unknown = (
-            ""
-            if applies
-            else f" (pinned where {marker!r}, which cannot be evaluated for "
-            "production: compared as needed)"
-        )
+        unknown = "" if marker is None else unevaluated_marker(marker, "for production", "compared")
         installed = prod.packages.get(name)
         if installed is None:
             yield from r.finding(

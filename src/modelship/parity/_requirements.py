@@ -39,10 +39,11 @@ from modelship.parity._installed import (
     pin_conflict,
     shown,
 )
-from modelship.parity._json import JsonDocument
+from modelship.parity._json import JsonDocument, is_unicode_text
 from modelship.parity._pep440 import parse_version
 from modelship.parity._pins import NAME_PATTERN, evaluate_marker, marker_environment, marker_problem
 from modelship.parity._scan import ArtifactScan
+from modelship.parity._snapshot import EnvironmentSnapshot
 
 __all__ = [
     "REQUIREMENTS_SCHEMA_VERSION",
@@ -51,9 +52,11 @@ __all__ = [
     "check_installed",
     "check_requirements",
     "marker_applies",
+    "needed_pins",
     "requirement_markers",
     "requirements_txt",
     "resolve_requirements",
+    "unevaluated_marker",
     "version_change",
 ]
 
@@ -92,6 +95,11 @@ def _requirements_problem(requirements: Mapping[Any, Any], name: str) -> str | N
                 f"{name}[{shown(package)}] must be a version string such as '1.5.2' "
                 f"(at most {MAX_TEXT} characters), got {type(version).__name__} "
                 f"{shown(version)}"
+            )
+        if not is_unicode_text(version):  # as a marker's: requirements_txt and JSON are UTF-8
+            return (
+                f"{name}[{shown(package)}]: the version {shown(version)} holds a lone surrogate "
+                "(not Unicode text: it cannot be written as UTF-8); write it from UTF-8 text"
             )
     return pin_conflict(requirements, name)
 
@@ -340,13 +348,16 @@ class Requirements(Mapping[str, str]):
         )
         if problem is not None:
             raise SnapshotError(problem)
-        return cls(
+        requirements = cls(
             packages=packages,
             modules=modules,
             unresolved=unresolved,
             dynamic=doc.integer("dynamic", minimum=0) or 0,
-            markers=markers,
         )
+        # The markers were checked above, against these packages, with this document's
+        # error: set as the constructor's converter sets them, not evaluated a second time.
+        object.__setattr__(requirements, "markers", _sorted_markers(markers))
+        return requirements
 
 
 def resolve_requirements(
@@ -592,6 +603,55 @@ def requirement_markers(requirements: Mapping[str, str]) -> Mapping[str, str]:
     return requirements.markers if isinstance(requirements, Requirements) else {}
 
 
+def needed_pins(
+    requirements: Mapping[str, str], snapshot: EnvironmentSnapshot | None = None
+) -> Iterator[tuple[str, str, str | None]]:
+    """The pins of ``requirements`` needed in ``snapshot``'s environment (this
+    interpreter's when None), by normalised name: each as ``(name, version, marker)``,
+    ``marker`` being the pin's marker when it cannot be evaluated there (the pin is then
+    taken as needed, the safe side, and :func:`unevaluated_marker` says so), else None. A
+    pin whose marker does not hold there is left out; two spellings of one name (PEP 503)
+    are one pin.
+
+    The one reading of markers for :func:`check_installed` and :func:`compare`.
+
+    Examples
+    --------
+    >>> from modelship.parity import EnvironmentSnapshot, Requirements
+    >>> from modelship.parity._requirements import needed_pins
+    >>> reqs = Requirements(packages={"tomli": "2.0.1", "numpy": "2.1.0"},
+    ...                     markers={"tomli": 'python_version < "3.11"'})
+    >>> prod = EnvironmentSnapshot(python_version="3.12.1", python_implementation="CPython",
+    ...                            os="Linux", machine="x86_64")
+    >>> list(needed_pins(reqs, prod))
+    [('numpy', '2.1.0', None)]
+    """
+    markers = requirement_markers(requirements)
+    environment: Mapping[str, str] = {}
+    if markers:
+        environment = marker_environment() if snapshot is None else marker_environment(snapshot)
+    pins = {normalize_name(name): version for name, version in requirements.items()}
+    for name, version in sorted(pins.items()):
+        marker = markers.get(name)
+        applies = marker_applies(marker, environment)
+        if applies is not False:  # False: needed only where its marker holds, not there
+            yield name, version, marker if applies is None else None
+
+
+def unevaluated_marker(marker: str, where: str, done: str) -> str:
+    """What a mismatch of a pin adds when its ``marker`` cannot be evaluated ``where``
+    (``"here"``, ``"for production"``): the pin was ``done`` (``"checked"``,
+    ``"compared"``) as needed.
+
+    Examples
+    --------
+    >>> from modelship.parity._requirements import unevaluated_marker
+    >>> print(unevaluated_marker("os_name == 'nt'", "here", "checked").strip())
+    (pinned where "os_name == 'nt'", which cannot be evaluated here: checked as needed)
+    """
+    return f" (pinned where {marker!r}, which cannot be evaluated {where}: {done} as needed)"
+
+
 def marker_applies(marker: str | None, environment: Mapping[str, str]) -> bool | None:
     """Whether a pin with ``marker`` is needed in ``environment``: True without a marker,
     the marker's value, or None when it cannot be evaluated there.
@@ -809,12 +869,7 @@ class PackageMismatch:
         return version_change(self.recorded, self.installed) or "patch"
 
     def __str__(self) -> str:
-        unknown = (
-            ""
-            if self.marker is None
-            else f" (pinned where {self.marker!r}, which cannot be evaluated here: "
-            "checked as needed)"
-        )
+        unknown = "" if self.marker is None else unevaluated_marker(self.marker, "here", "checked")
         if self.installed is None:
             return (
                 f"{self.package}: the model was saved with {self.recorded}, it is not "
@@ -886,23 +941,13 @@ def check_installed(
     modelship.parity.EnvironmentMismatch: attrs: the model was saved with 0.1.0, ...
     """
     mismatches = []
-    markers = requirement_markers(requirements)
-    environment = marker_environment() if markers else {}
-    for name, recorded in sorted(check_requirements(requirements).items()):
-        marker = markers.get(normalize_name(name))
-        applies = marker_applies(marker, environment)
-        if applies is False:
-            continue  # needed only where its marker holds: not here
+    check_requirements(requirements)
+    for name, recorded, marker in needed_pins(requirements):
         installed = _installed_version(name)
         # As compare() judges it: "26.1" recorded and "26.1.0" installed are one release.
         if installed is None or version_change(recorded, installed) is not None:
             mismatches.append(
-                PackageMismatch(
-                    package=normalize_name(name),
-                    recorded=recorded,
-                    installed=installed,
-                    marker=marker if applies is None else None,
-                )
+                PackageMismatch(package=name, recorded=recorded, installed=installed, marker=marker)
             )
     prefix = f"{what}: " if what else ""
     if strict and mismatches:
