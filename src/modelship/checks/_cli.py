@@ -34,6 +34,7 @@ from modelship.checks._cli_common import (
     read_table,
     refusal,
     run_and_report,
+    said_on_the_command_line,
     write_report,
 )
 from modelship.checks._cli_fairness import run_bias, run_degradation
@@ -42,7 +43,7 @@ from modelship.checks._profile import DriftProfile
 from modelship.checks._result import CheckResult
 from modelship.checks._schema import Schema
 from modelship.checks._tabular import TEXT_DTYPES, ColumnKind, make_column, plain_number
-from modelship.errors import CheckInputError, ColumnMismatch, ConfigError, ModelshipError
+from modelship.errors import CheckInputError, ConfigError, ModelshipError
 
 __all__ = [
     "add_commands",
@@ -259,12 +260,13 @@ def _numeric_undeclared(schema: Schema, declared: Iterable[str]) -> list[str]:
 
 
 def _columns_said(
-    exc: ColumnMismatch, reference: Any, current: Any, args: argparse.Namespace
+    exc: ModelshipError, reference: Any, current: Any, args: argparse.Namespace
 ) -> BaseException:
     """``exc``, the columns of ``reference`` and ``current`` not matching, as the command
     line says it (:func:`~modelship.checks._cli_common.columns_for_the_command_line`): with
     the columns only one side has in a ready-made ``--exclude``, unless ``--columns``
-    chose the columns (then one of them is missing: the options are named)."""
+    chose the columns (then one of them is missing: the options are named); any other
+    error as it is."""
     if args.columns:
         return columns_for_the_command_line(exc)
     excluded = set(args.exclude or ())
@@ -305,7 +307,8 @@ def _drift_checks(args: argparse.Namespace) -> list[_FileCheck]:
             schema = _inferred(reference, args)
             current = _text_as_recorded(schema, current)
             _refuse_text(current, _numeric_undeclared(schema, _kinds(args)))
-        try:
+        # Said with the options, not DataDrift's keywords.
+        with said_on_the_command_line(lambda exc: _columns_said(exc, reference, current, args)):
             return DataDrift(
                 reference=reference,
                 current=current,
@@ -320,11 +323,6 @@ def _drift_checks(args: argparse.Namespace) -> list[_FileCheck]:
                 categorical_max_unique=None if is_profile else args.categorical_max_unique,
                 n_jobs=args.n_jobs,
             ).run()
-        except ColumnMismatch as exc:  # said with the options, not DataDrift's keywords
-            said = _columns_said(exc, reference, current, args)
-            if said is exc:
-                raise
-            raise said from exc
 
     checks = [_FileCheck("data_drift", drift)]
     if args.schema:
@@ -337,13 +335,8 @@ def _validate_schema(args: argparse.Namespace) -> CheckResult:
     ``--exclude``'d columns on neither side."""
     schema = _schema(args)
     current = _text_as_recorded(schema, _current(args, schema))
-    try:
+    with said_on_the_command_line():  # the options, not validate()'s keywords
         return schema.validate(current, exclude=args.exclude, columns=args.columns)
-    except ColumnMismatch as exc:  # said with the options, not validate()'s keywords
-        said = columns_for_the_command_line(exc)
-        if said is exc:
-            raise
-        raise said from exc
 
 
 def _schema(args: argparse.Namespace) -> Schema:
@@ -376,10 +369,50 @@ def _inferred(reference: Any, args: argparse.Namespace) -> Schema:
 
 
 def run_drift(args: argparse.Namespace) -> int:
+    """Run ``modelship check drift`` (``--schema``: the schema check too), print the
+    summary, write the reports asked for; return the exit code (0 pass, 1 a blocking
+    check failed, 2 an error).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from modelship.cli import build_parser
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> for name in ("ref.csv", "cur.csv"):
+    ...     _ = (folder / name).write_text("age\\n" + "\\n".join(str(i % 40) for i in range(200)))
+    >>> args = build_parser().parse_args(
+    ...     ["check", "drift", "--reference", str(folder / "ref.csv"),
+    ...      "--current", str(folder / "cur.csv")]
+    ... )
+    >>> run_drift(args)
+    PASS  data_drift: no drift in 1 column
+    passed (1 check: 1 pass)
+    0
+    """
     return run_and_report(_drift_checks(args), args)
 
 
 def run_schema(args: argparse.Namespace) -> int:
+    """Run ``modelship check schema``: the current data against the schema of
+    ``--reference``, ``--profile`` or ``--schema-file``; print the summary, write the
+    reports asked for, return the exit code (2 when none of the three is given).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from modelship.cli import build_parser
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "ref.csv").write_text("age,city\\n41,Oslo\\n35,Bergen\\n")
+    >>> _ = (folder / "cur.csv").write_text("age,city\\n38,Oslo\\n")
+    >>> args = build_parser().parse_args(
+    ...     ["check", "schema", "--reference", str(folder / "ref.csv"),
+    ...      "--current", str(folder / "cur.csv")]
+    ... )
+    >>> run_schema(args)
+    PASS  schema: current data matches the schema (2 columns)
+    passed (1 check: 1 pass)
+    0
+    """
     if not (args.reference or args.profile or args.schema_file):
         say("modelship check schema: give --reference, --profile or --schema-file")
         return 2
@@ -388,6 +421,24 @@ def run_schema(args: argparse.Namespace) -> int:
 
 
 def run_profile(args: argparse.Namespace) -> int:
+    """Run ``modelship check profile``: write the drift profile of ``--reference`` to
+    ``--output`` (what ``check drift --profile`` compares with); return 0, or 2 saying
+    why on standard error when it cannot be made or written.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from modelship.cli import build_parser
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "ref.csv").write_text("age,city\\n41,Oslo\\n35,Bergen\\n")
+    >>> args = build_parser().parse_args(
+    ...     ["check", "profile", "--reference", str(folder / "ref.csv"),
+    ...      "--output", str(folder / "profile.json")]
+    ... )
+    >>> run_profile(args)
+    wrote the profile of 2 columns to .../profile.json
+    0
+    """
     # Before the reference is read: an --output over it would replace the data profiled.
     refused = refusal("check profile", given(args, ["reference"]), given(args, ["output"]))
     if refused is not None:

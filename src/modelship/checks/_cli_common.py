@@ -9,6 +9,7 @@ imports it, and none imports another's internals.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import importlib
 import io
@@ -22,7 +23,7 @@ import sys
 import threading
 import tokenize
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,10 +49,12 @@ __all__ = [
     "BOOLEAN_CELLS",
     "FALSE_CELLS",
     "MISSING_MARKERS",
+    "ONE_ZERO_CELLS",
     "TRUE_CELLS",
     "CsvTable",
     "column_names",
     "columns_for_the_command_line",
+    "csv_booleans",
     "given",
     "not_a_document",
     "print_text",
@@ -60,6 +63,7 @@ __all__ = [
     "refusal",
     "refused_paths",
     "run_and_report",
+    "said_on_the_command_line",
     "same_file",
     "unreadable",
     "write_report",
@@ -89,7 +93,7 @@ def _csv_text(cells: list[str]) -> NDArray[Any]:
 
 def _csv_column(text: NDArray[Any], *, plain: bool = False) -> tuple[NDArray[Any], str | None]:
     """Type one CSV column from its :func:`_csv_text`: int64, else float64 (missing as
-    NaN), else booleans (see :func:`_csv_booleans`), else the text; and, for integers
+    NaN), else booleans (see :func:`csv_booleans`), else the text; and, for integers
     with missing cells (float64, NaN where missing), ``"int64"``: the dtype they have
     without them.
 
@@ -110,14 +114,21 @@ def _csv_column(text: NDArray[Any], *, plain: bool = False) -> tuple[NDArray[Any
             [math.nan if cell is None else float(cell) for cell in cells], dtype=np.float64
         )
     except ValueError:
-        booleans = _csv_booleans(cells, present)
+        booleans = csv_booleans(cells, present)
         return (text if booleans is None else booleans), None
     # One empty cell must not make an integer column float64 in one file and leave it
     # int64 in the next: the schema would report a dtype change between them.
     return values, "int64" if integers is not None and present else None
 
 
-def _csv_booleans(cells: list[Any], present: list[str]) -> NDArray[Any] | None:
+ONE_ZERO_CELLS = frozenset({"1", "0"})
+"""The cells :func:`csv_booleans` reads as ``True`` and ``False`` beside boolean spellings
+when asked to (its ``ones_zeros``): ``check bias`` and ``check degradation``'s labels."""
+
+
+def csv_booleans(
+    cells: list[Any], present: list[str], *, ones_zeros: bool = False
+) -> NDArray[Any] | None:
     """A CSV column whose every present cell spells a boolean (:data:`TRUE_CELLS`,
     :data:`FALSE_CELLS`, as ``pandas.read_csv`` reads them) as booleans: a bool array,
     or, with a missing cell, an object array of ``True``, ``False`` and ``None`` (a
@@ -127,21 +138,32 @@ def _csv_booleans(cells: list[Any], present: list[str]) -> NDArray[Any] | None:
     pandas writes a bool column as ``True``/``False``: read as text, the batch's 0 and 1
     of the same flag were categories the reference never held (100% drift).
 
+    ``ones_zeros``: ``"1"`` and ``"0"`` beside such cells are ``True`` and ``False`` too
+    (a label column of two exports joined, one writing 1/0, the other True/False, as
+    ``check bias`` and ``check degradation`` read one); a column of only ``1`` and ``0``
+    is still ``None`` here, as it is numbers. Without it (a data column, as every check
+    reads a file), such a column is text, as pandas reads it.
+
     Examples
     --------
-    >>> _csv_booleans(["True", "false"], ["True", "false"]).tolist()
+    >>> csv_booleans(["True", "false"], ["True", "false"]).tolist()
     [True, False]
-    >>> _csv_booleans(["TRUE", None], ["TRUE"]).tolist()
+    >>> csv_booleans(["TRUE", None], ["TRUE"]).tolist()
     [True, None]
-    >>> _csv_booleans(["True", "1"], ["True", "1"]) is None
+    >>> csv_booleans(["True", "1"], ["True", "1"]) is None
     True
+    >>> csv_booleans(["True", "0"], ["True", "0"], ones_zeros=True).tolist()
+    [True, False]
     """
     spelled = set(present)
-    if not spelled or not spelled <= BOOLEAN_CELLS:
+    words, truths = BOOLEAN_CELLS, TRUE_CELLS
+    if ones_zeros:
+        words, truths = words | ONE_ZERO_CELLS, truths | {"1"}
+    if not spelled & BOOLEAN_CELLS or not spelled <= words:
         return None
     if len(present) == len(cells):
-        return np.array([cell in TRUE_CELLS for cell in cells], dtype=np.bool_)
-    return np.array([None if cell is None else cell in TRUE_CELLS for cell in cells], dtype=object)
+        return np.array([cell in truths for cell in cells], dtype=np.bool_)
+    return np.array([None if cell is None else cell in truths for cell in cells], dtype=object)
 
 
 def _plain(cells: list[str]) -> bool:
@@ -360,7 +382,7 @@ class CsvTable(dict[str, NDArray[Any]]):
 
     def is_text(self, name: str) -> bool:
         """Whether the column ``name`` is read as text: an object column that is not
-        booleans with a missing cell (see :func:`_csv_booleans`).
+        booleans with a missing cell (see :func:`csv_booleans`).
 
         Examples
         --------
@@ -701,7 +723,18 @@ def _check_npy_size(data: bytes) -> None:
 
 def column_names(table: Any) -> list[str] | None:
     """The column names of a table :func:`read_table` read (a CSV file's, a Parquet
-    file's, a structured ``.npy`` file's), ``None`` for one without names."""
+    file's, a structured ``.npy`` file's), ``None`` for one without names.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "batch.csv"
+    >>> _ = path.write_text("age,city\\n41,Oslo\\n")
+    >>> column_names(read_table(str(path)))
+    ['age', 'city']
+    >>> column_names(np.zeros(3)) is None
+    True
+    """
     if isinstance(table, dict):
         return [str(name) for name in table]
     if hasattr(table, "column_names"):
@@ -758,6 +791,39 @@ def columns_for_the_command_line(
     said = ColumnMismatch(f"{exc} (on the command line: {how})")
     said.__cause__ = exc
     return said
+
+
+@contextlib.contextmanager
+def said_on_the_command_line(
+    rewrite: Callable[[ModelshipError], BaseException] = columns_for_the_command_line,
+) -> Iterator[None]:
+    """Run the block; a :class:`~modelship.ModelshipError` it raises is raised as
+    ``rewrite`` says it (by default :func:`columns_for_the_command_line`: a
+    :class:`~modelship.ColumnMismatch` with the options that choose columns), chained
+    from the error raised; an error ``rewrite`` returns as it is, and any other
+    exception, goes on unchanged.
+
+    The one way a command says a library's error in its own words: catch it where the
+    library call is made, add the command line's sentence, raise.
+
+    Examples
+    --------
+    >>> try:
+    ...     with said_on_the_command_line():
+    ...         raise ColumnMismatch("current lacks column(s) ['age']")
+    ... except ColumnMismatch as exc:
+    ...     print(str(exc).split(" (")[1][:40])
+    on the command line: --columns COL ... c
+    >>> with said_on_the_command_line():
+    ...     pass
+    """
+    try:
+        yield
+    except ModelshipError as exc:
+        said = rewrite(exc)
+        if said is exc:
+            raise
+        raise said from exc
 
 
 def _exclude(names: Sequence[str]) -> str:

@@ -27,17 +27,18 @@ from modelship._shown import brief
 from modelship.checks._bias import Bias
 from modelship.checks._cli_common import (
     BOOLEAN_CELLS,
-    TRUE_CELLS,
+    ONE_ZERO_CELLS,
     CsvTable,
     _FileCheck,
-    columns_for_the_command_line,
+    csv_booleans,
     read_table,
     run_and_report,
+    said_on_the_command_line,
 )
 from modelship.checks._degradation import Degradation
 from modelship.checks._result import CheckResult
 from modelship.checks.stats._fairness import binary_labels, group_label
-from modelship.errors import CheckInputError, ColumnMismatch, ConfigError
+from modelship.errors import CheckInputError, ConfigError
 
 __all__ = ["add_fairness_commands", "run_bias", "run_degradation"]
 
@@ -71,9 +72,6 @@ def _columns(table: Any, names: list[str], what: str) -> dict[str, Any]:
     return out
 
 
-# 0 and 1 beside booleans in one column (files of two exports joined, one writing 1/0,
-# the other True/False) spell the same two labels: read alike, not refused as text.
-_ONE_ZERO = {"1": True, "0": False}
 _SCORE_FLAGS = frozenset({"--candidate", "--baseline", "--score"})
 _SHOWN_VALUES = 5  # the text cells named when a label column is refused, at most
 
@@ -86,12 +84,14 @@ def _labels(table: Any, cols: dict[str, Any], name: str, flag: str) -> Any:
     A CSV file holds text where a bool column was written (``df.to_csv`` writes
     ``True``/``False``): a column whose every cell spells a boolean as pandas reads one
     (:data:`~modelship.checks._cli_common.TRUE_CELLS`,
-    :data:`~modelship.checks._cli_common.FALSE_CELLS`), or 0 and 1 beside such cells, is
-    read as 1 and 0, as the Python API takes a bool column (a missing cell stays missing,
-    NaN, which :func:`_filled` refuses naming the row and the column). Any other text is refused
-    here, naming a few of its values and the flag: the checks' own messages would name
-    their Python keywords (``candidate_scores``). Numbers, and every Parquet or ``.npy``
-    column (a bool column there is bool already), are left as read.
+    :data:`~modelship.checks._cli_common.FALSE_CELLS`), or 0 and 1 beside such cells
+    (files of two exports joined, one writing 1/0, the other True/False), is read by
+    :func:`~modelship.checks._cli_common.csv_booleans` as 1 and 0, as the Python API
+    takes a bool column (a missing cell stays missing, NaN, which :func:`_filled` refuses
+    naming the row and the column). Any other text is refused here, naming a few of its
+    values and the flag: the checks' own messages would name their Python keywords
+    (``candidate_scores``). Numbers, and every Parquet or ``.npy`` column (a bool column
+    there is bool already), are left as read.
 
     Raises
     ------
@@ -114,15 +114,14 @@ def _labels(table: Any, cols: dict[str, Any], name: str, flag: str) -> Any:
     # The cells as written: the reader reads a column of booleans only (some missing:
     # None beside them) as bools, and 0 and 1 beside them as text.
     cells = table.text[name].tolist()
-    present = {cell for cell in cells if cell is not None}
-    spelled = BOOLEAN_CELLS
-    if present and present <= spelled | _ONE_ZERO.keys() and present & spelled:
-        if all(cell is not None for cell in cells):
-            return np.fromiter((_true(cell) for cell in cells), np.int64, len(cells))
-        return _with_missing(cells)
+    present = [cell for cell in cells if cell is not None]
+    booleans = csv_booleans(cells, present, ones_zeros=True)
+    if booleans is not None:
+        return _as_numbers(booleans)
     # The cells that are no label (neither a boolean nor 0 or 1) first: those to fix.
-    odd = [cell for cell in present if cell not in spelled and cell not in _ONE_ZERO]
-    pool = odd or list(present)
+    labels = BOOLEAN_CELLS | ONE_ZERO_CELLS
+    odd = list({cell for cell in present if cell not in labels})
+    pool = odd or list(dict.fromkeys(present))
     first = heapq.nsmallest(_SHOWN_VALUES + 1, pool)
     shown = ", ".join(brief(cell) for cell in first[:_SHOWN_VALUES])
     more = ", ..." if len(first) > _SHOWN_VALUES else ""
@@ -139,17 +138,13 @@ def _labels(table: Any, cols: dict[str, Any], name: str, flag: str) -> Any:
     )
 
 
-def _true(cell: str) -> bool:
-    """A boolean cell (``TRUE_CELLS``, ``FALSE_CELLS``, or 0 and 1 beside them) as a bool."""
-    return _ONE_ZERO.get(cell, cell in TRUE_CELLS)
-
-
-def _with_missing(cells: list[Any]) -> NDArray[np.float64]:
-    """Boolean cells as 1.0 and 0.0, NaN where missing (as a CSV column of numbers with
-    an empty cell is read)."""
-    return np.array(
-        [math.nan if cell is None else float(_true(cell)) for cell in cells], dtype=np.float64
-    )
+def _as_numbers(booleans: NDArray[Any]) -> NDArray[Any]:
+    """:func:`~modelship.checks._cli_common.csv_booleans`' column as 1 and 0: int64, or,
+    with a missing cell (``None``), float64 with NaN there (as a CSV column of numbers
+    with an empty cell is read)."""
+    if booleans.dtype == np.bool_:
+        return booleans.astype(np.int64)
+    return np.array([math.nan if b is None else float(b) for b in booleans.tolist()])
 
 
 def _filled(values: Any, name: str, flag: str) -> Any:
@@ -377,21 +372,56 @@ def _said(
 ) -> CheckResult:
     """``check(args)``, a :class:`~modelship.ColumnMismatch` it raises said with the
     options that choose columns, not the Python keywords (see
-    :func:`~modelship.checks._cli_common.columns_for_the_command_line`)."""
-    try:
+    :func:`~modelship.checks._cli_common.said_on_the_command_line`)."""
+    with said_on_the_command_line():
         return check(args)
-    except ColumnMismatch as exc:
-        said = columns_for_the_command_line(exc)
-        if said is exc:
-            raise
-        raise said from exc
 
 
 def run_bias(args: argparse.Namespace) -> int:
+    """Run ``modelship check bias`` on the ``--data`` file: the disparities between the
+    ``--sensitive`` groups; print the summary, write the reports asked for, return the
+    exit code (0 pass, 1 a blocking disparity, 2 an error).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from modelship.cli import build_parser
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "scored.csv"
+    >>> rows = [f"{i % 2},{i % 2},{'fm'[i % 3 == 0]}" for i in range(200)]
+    >>> _ = path.write_text("y,pred,sex\\n" + "\\n".join(rows) + "\\n")
+    >>> args = build_parser().parse_args(
+    ...     ["check", "bias", "--data", str(path), "--label", "y",
+    ...      "--prediction", "pred", "--sensitive", "sex"]
+    ... )
+    >>> run_bias(args)
+    PASS  bias: 3 gated disparities within their thresholds
+    passed (1 check: 1 pass)
+    0
+    """
     return run_and_report([_FileCheck("bias", lambda: _said(_bias, args))], args)
 
 
 def run_degradation(args: argparse.Namespace) -> int:
+    """Run ``modelship check degradation`` on the ``--data`` file: the ``--candidate``
+    model's scores against the ``--baseline``'s; print the summary, write the reports
+    asked for, return the exit code (0 pass, 1 the candidate is worse, 2 an error).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from modelship.cli import build_parser
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "scored.csv"
+    >>> rows = [f"{i % 2},{i % 10 / 10},{i % 10 / 10}" for i in range(400)]
+    >>> _ = path.write_text("y,new,old\\n" + "\\n".join(rows) + "\\n")
+    >>> args = build_parser().parse_args(
+    ...     ["check", "degradation", "--data", str(path), "--label", "y",
+    ...      "--candidate", "new", "--baseline", "old"]
+    ... )
+    >>> run_degradation(args)
+    PASS  degradation: candidate not worse within tolerance on 3 metrics
+    passed (1 check: 1 pass)
+    0
+    """
     return run_and_report([_FileCheck("degradation", lambda: _said(_degradation, args))], args)
 
 

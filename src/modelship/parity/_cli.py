@@ -39,6 +39,7 @@ from modelship.checks._cli_common import (
     on_stdout,
     print_text,
     refused_paths,
+    said_on_the_command_line,
     same_file,
     shared_stdout,
     unreadable,
@@ -83,7 +84,19 @@ def _refuse_paths(inputs: dict[str, str | None], outputs: dict[str, str | None])
 
 
 def cmd_capture(args: argparse.Namespace) -> int:
+    """Run ``modelship parity capture``: write this environment's snapshot (Python,
+    platform, installed distributions, the allowed environment variables) to
+    ``--output``; return 0. An ``--output`` that cannot be written raises.
 
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from modelship.cli import build_parser
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "env.json"
+    >>> cmd_capture(build_parser().parse_args(["parity", "capture", "-o", str(path)]))
+    wrote the environment snapshot (...) to .../env.json
+    0
+    """
     _refuse_paths({}, {"--output": args.output})
     # --allow-env's entries first: an error names a refused entry by its position, which
     # is then its position among them.
@@ -104,7 +117,22 @@ def cmd_capture(args: argparse.Namespace) -> int:
 
 
 def cmd_requirements(args: argparse.Namespace) -> int:
+    """Run ``modelship parity requirements``: write the distributions a model artifact
+    needs, as a requirements file, to ``--output`` (standard output by default); return 0.
+    An artifact that cannot be read raises.
 
+    Examples
+    --------
+    >>> import pickle, tempfile, pathlib
+    >>> import numpy as np
+    >>> from modelship.cli import build_parser
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "model.pkl"
+    >>> _ = path.write_bytes(pickle.dumps(np.zeros(2)))
+    >>> cmd_requirements(build_parser().parse_args(["parity", "requirements", str(path)]))
+    # written by modelship: the distributions this model needs, and what they depend on
+    numpy==...
+    0
+    """
     # Before the artifact is read: -o over it would replace the model with its requirements.
     _refuse_paths({"the artifact": args.artifact}, {"--output": args.output})
     text = requirements_txt(resolve_requirements(scan_artifact(args.artifact)))
@@ -156,13 +184,9 @@ def _comparison(args: argparse.Namespace) -> ParityReport:
         url, model = args.target[0], args.target[1]
         ref = args.target[2] if len(args.target) == 3 else "latest"
         registry = open_cli_registry(url, **storage_options(args.option))
-        try:
+        # Said with the command listing the versions.
+        with said_on_the_command_line(lambda exc: for_the_command_line(exc, url, model)):
             version = registry.get(model, ref)
-        except ModelshipError as exc:  # said with the command listing the versions
-            said = for_the_command_line(exc, url, model)
-            if said is exc:
-                raise
-            raise said from exc
         stored = version.environment
         if stored is None:
             raise ConfigError(
@@ -326,7 +350,22 @@ def cmd_check(args: argparse.Namespace) -> int:
     the others are written saying so, and a refused one that is not an input is removed
     as one that cannot be written is, so none of an earlier run remains. Each report is
     written apart: one that cannot be written is removed (see :func:`_remove_stale`),
-    the others are written, and the run then exits 2 saying why."""
+    the others are written, and the run then exits 2 saying why.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from modelship.cli import build_parser
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "env.json"
+    >>> _ = path.write_text(EnvironmentSnapshot.capture().to_json())
+    >>> args = build_parser().parse_args(
+    ...     ["parity", "check", "--snapshot", str(path), "--against", str(path)]
+    ... )
+    >>> cmd_check(args)
+    PASS  environment_parity: the environments match on every rule
+    passed (1 check: 1 pass)
+    0
+    """
     _refuse_shared_stdout(args)
     refused = _refused_outputs(args)
     refusal = ConfigError(next(iter(refused.values()))) if refused else None
