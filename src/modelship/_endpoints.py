@@ -57,13 +57,27 @@ def s3_endpoint(environ: Mapping[str, str] | None = None) -> tuple[str, str] | N
         url = env.get(variable, "").strip()
         if not url:
             continue
-        if not url.lower().startswith(("http://", "https://")):
-            raise ConfigError(
-                f"{variable}={url!r} is not an endpoint URL; set it to http://host:port or "
-                "https://host (or unset it to reach AWS itself)"
-            )
+        _check_endpoint_url(url, variable, "unset it")
         return variable, url
     return None
+
+
+def _check_endpoint_url(url: object, named: str, to_reach_aws: str) -> None:
+    """Refuse an endpoint that is not an ``http(s)://`` URL (``minio:9000``), naming where
+    it was given (``named``): botocore would fail on it only at the first request.
+
+    Examples
+    --------
+    >>> _check_endpoint_url("minio:9000", "endpoint_url", "leave it out")
+    Traceback (most recent call last):
+    ...
+    modelship.errors.ConfigError: endpoint_url='minio:9000' is not an endpoint URL; set it ...
+    """
+    if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
+        raise ConfigError(
+            f"{named}={url!r} is not an endpoint URL; set it to http://host:port or "
+            f"https://host (or {to_reach_aws} to reach AWS itself)"
+        )
 
 
 def with_s3_endpoint(
@@ -73,6 +87,13 @@ def with_s3_endpoint(
 
     Only ``s3://`` and ``s3a://`` URLs get one; an endpoint in ``options`` (top level or
     in ``client_kwargs``) is kept as it is, and other ``client_kwargs`` are kept beside it.
+
+    Raises
+    ------
+    ConfigError
+        If an endpoint given for an S3 URL, in ``options`` or by the environment, is not an
+        ``http(s)://`` URL (``None`` given is botocore's default, AWS itself), or if
+        ``client_kwargs`` is not a mapping.
 
     Examples
     --------
@@ -93,6 +114,11 @@ def with_s3_endpoint(
     if not isinstance(client, Mapping):
         raise ConfigError(f"client_kwargs must be a mapping, got {client!r}")
     if "endpoint_url" in out or "endpoint_url" in client:
+        # The check the environment's endpoint gets: a URL without its scheme would
+        # otherwise fail only at the first request, as botocore's ValueError.
+        for named, given in (("endpoint_url", out), ("client_kwargs['endpoint_url']", client)):
+            if given.get("endpoint_url") is not None:
+                _check_endpoint_url(given["endpoint_url"], named, "leave it out")
         return out
     found = s3_endpoint(environ)
     if found is not None:

@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO, Any, cast
 
 from modelship._endpoints import with_s3_endpoint, without_localhost
@@ -99,16 +99,9 @@ def filesystem_for(url: str, storage_options: dict[str, Any]) -> tuple[Any, str]
         url = without_localhost(scheme + url[url.index("://") :])
     options = with_s3_endpoint(url, storage_options)  # explicit, then the environment's
     retries = S3_RETRIES
+    _refuse_ambiguous_url(url, scheme)
     if scheme in _S3_PROTOCOLS:
-        _refuse_s3_user_information(url, scheme)
-        # Listings must be fresh: a cached listing would hide a version another writer
-        # just committed.
-        options.setdefault("use_listings_cache", False)
-        retries = _bound_s3_failures(options)
-        # An instance of its own: its tries are set on it below (s3fs takes them as an
-        # attribute only), which on fsspec's shared instance would change another
-        # registry's, or the caller's own s3fs, with the same options.
-        options["skip_instance_cache"] = True
+        retries = _s3_options(url, scheme, options)
     try:
         fsspec.get_filesystem_class(scheme)
     except ValueError as exc:
@@ -163,6 +156,222 @@ def _refuse_s3_user_information(url: str, scheme: str) -> None:
         )
 
 
+def _s3_options(url: str, scheme: str, options: dict[str, Any]) -> int:
+    """Check an S3 URL and its storage options, and complete ``options`` with modelship's
+    defaults; return the tries s3fs is to make (an attribute, set once it is made)."""
+    _refuse_unknown_s3_options(url, scheme, options)
+    # Listings must be fresh: a cached listing would hide a version another writer
+    # just committed.
+    options.setdefault("use_listings_cache", False)
+    retries = _bound_s3_failures(options)
+    _refuse_bad_s3_config(url, scheme, options["config_kwargs"])
+    # An instance of its own: its tries are set on it by filesystem_for (s3fs takes them
+    # as an attribute only), which on fsspec's shared instance would change another
+    # registry's, or the caller's own s3fs, with the same options.
+    options["skip_instance_cache"] = True
+    return retries
+
+
+def _refuse_ambiguous_url(url: str, scheme: str) -> None:
+    """Refuse an S3 URL with user information (see :func:`_refuse_s3_user_information`),
+    without a bucket (``s3:///x``) or with an empty segment in its key part
+    (``s3://bucket//models``), and a ``memory://`` URL with an empty segment.
+
+    The object store keeps the key as written: ``s3://bucket//models`` holds keys that
+    begin with ``/models/``, a registry apart from ``s3://bucket/models``, and s3fs reads
+    ``s3:///x`` as the bucket ``x``. On local disk both spellings are one folder, so a
+    job that joins ``"s3://bucket/"`` with ``"/models"`` would see nothing of the other
+    spelling's models, silently. A trailing ``/`` is harmless (dropped) and kept.
+    """
+    if scheme in _S3_PROTOCOLS:
+        _refuse_s3_user_information(url, scheme)  # first: that URL is not to be shown
+    elif scheme != "memory":
+        return
+    rest = url.split("://", 1)[1]
+    if scheme == "memory":  # memory:///x and memory://x are one path: /x
+        rest = rest.lstrip("/")
+    elif not rest.split("/", 1)[0]:
+        parts = [part for part in rest.split("/") if part]
+        hint = (
+            f"if {parts[0]!r} is the bucket, write {scheme}://{'/'.join(parts)}"
+            if parts
+            else f"write {scheme}://BUCKET/prefix"
+        )
+        raise UnsupportedStorage(
+            f"the registry URL {hide_credentials(url)!r} names no bucket (nothing between "
+            f"'{scheme}://' and the next '/'); {hint}"
+        )
+    if "//" in rest.rstrip("/"):
+        collapsed = "/".join(part for part in rest.split("/") if part)
+        shown = hide_credentials(f"{scheme}://{collapsed}")
+        raise UnsupportedStorage(
+            f"the registry URL {hide_credentials(url)!r} has an empty segment ('//'): the "
+            f"{scheme!r} store keeps keys as written, so it would be a registry apart from "
+            f"{shown!r} (on a local disk the two are one folder); write {shown!r} (when "
+            "joining a base with a path, drop the base's trailing '/' or the path's leading one)"
+        )
+
+
+def _refuse_unknown_s3_options(url: str, scheme: str, options: dict[str, Any]) -> None:
+    """Refuse a storage option that the S3 file system does not take (``endpoint=``,
+    ``region=``, ``bogus_option=``), naming the nearest one it takes, and an option given
+    twice over (``key=`` and ``client_kwargs["aws_access_key_id"]`` that differ).
+
+    s3fs builds its botocore session at the first request: an unknown option would be
+    accepted here and fail there, as a ``TypeError`` inside a :class:`StoreError`. The
+    names taken are read from the signatures of the code they reach (see
+    :func:`_s3_option_names`); for a file system whose options cannot be read that way,
+    nothing is refused.
+    """
+    names = _s3_option_names(scheme)
+    if names is None:
+        return
+    top, client_names, config_names = names
+    shown = hide_credentials(url)
+    for key in options:
+        if key in top:
+            continue
+        raise UnsupportedStorage(
+            f"cannot open a registry at {shown!r}: {key!r} is not a storage option of the "
+            f"S3 file system (s3fs); {_nearest(key, top, client_names, config_names)}"
+        )
+    client = options.get("client_kwargs") or {}
+    for key in client:
+        if key in client_names:
+            continue
+        if key == "config":
+            hint = "give botocore's settings as config_kwargs={...}"
+        else:
+            hint = _nearest(key, frozenset(), client_names, config_names)
+        raise UnsupportedStorage(
+            f"cannot open a registry at {shown!r}: client_kwargs[{key!r}] is not an option "
+            f"of botocore's create_client; {hint}"
+        )
+    for own, botocore_name in _S3_ALIASES:
+        mine, theirs = options.get(own), client.get(botocore_name)
+        if mine is not None and theirs is not None and mine != theirs:
+            raise UnsupportedStorage(
+                f"cannot open a registry at {shown!r}: {own}= and "
+                f"client_kwargs[{botocore_name!r}] are both given and differ (s3fs passes "
+                "both to botocore, which refuses a keyword given twice); give one of them"
+            )
+
+
+_S3_ALIASES = (
+    ("endpoint_url", "endpoint_url"),
+    ("key", "aws_access_key_id"),
+    ("secret", "aws_secret_access_key"),
+    ("token", "aws_session_token"),
+    ("username", "aws_access_key_id"),
+    ("password", "aws_secret_access_key"),
+)
+"""s3fs's options that it passes to botocore's ``create_client`` beside ``client_kwargs``."""
+
+
+def _nearest(
+    key: str, top: frozenset[str], client_names: frozenset[str], config_names: frozenset[str]
+) -> str:
+    """Which option ``key`` was likely meant to be, said as a hint."""
+    import difflib
+
+    for where, pool, spelt in (
+        ("", top, "{0}=..."),
+        ("client_kwargs", client_names, "client_kwargs={{{0!r}: ...}}"),
+        ("config_kwargs", config_names, "config_kwargs={{{0!r}: ...}}"),
+    ):
+        close = [key] if key in pool else difflib.get_close_matches(key, pool, n=1, cutoff=0.7)
+        if close and (where or key not in pool):
+            return f"did you mean {spelt.format(close[0])}?"
+    return (
+        f"the options it takes are {', '.join(sorted(top))}; botocore's client options go in "
+        "client_kwargs={...} and its settings in config_kwargs={...}"
+    )
+
+
+_S3_NAMES: dict[str, tuple[frozenset[str], frozenset[str], frozenset[str]] | None] = {}
+_S3_CONFIG_CLASS: dict[str, Any] = {}  # aiobotocore's AioConfig, as s3fs imported it
+
+
+def _s3_option_names(
+    scheme: str,
+) -> tuple[frozenset[str], frozenset[str], frozenset[str]] | None:
+    """The storage options the S3 file system takes, at the top level, in
+    ``client_kwargs`` and in ``config_kwargs``; ``None`` if they cannot be read.
+
+    Read from signatures, so they follow the versions installed: s3fs's
+    ``S3FileSystem.__init__``; what it passes its ``**kwargs`` on to (fsspec's listing
+    cache options to its base class, which gives them to ``DirCache``; any other to
+    aiobotocore's ``AioSession``, e.g. ``profile``); fsspec's ``skip_instance_cache``
+    (taken by its instance cache, in no signature); modelship's own ``retries``. fsspec's
+    ``AsyncFileSystem`` options other than ``loop`` and ``asynchronous`` (``batch_size``)
+    are not passed to it by s3fs: they would reach ``AioSession`` and fail. ``client_kwargs``
+    go to the session's ``create_client`` (s3fs passes ``config`` itself);
+    ``config_kwargs`` to ``AioConfig``: botocore's ``Config.OPTION_DEFAULTS`` and its
+    own parameters.
+    """
+    if scheme in _S3_NAMES:
+        return _S3_NAMES[scheme]
+    import inspect
+    import sys
+
+    import fsspec
+    from fsspec.dircache import DirCache
+
+    def taken(function: Any) -> tuple[set[str], bool]:
+        params = inspect.signature(function).parameters.values()
+        named = {
+            p.name
+            for p in params
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != "self"
+        }
+        return named, any(p.kind is p.VAR_KEYWORD for p in params)
+
+    found: tuple[frozenset[str], frozenset[str], frozenset[str]] | None = None
+    try:
+        cls = fsspec.get_filesystem_class(scheme)
+        top, more = taken(cls.__init__)
+        # What s3fs hands its options to, as its own module imported them (they come
+        # with s3fs, not with modelship): aiobotocore's session and config.
+        made_in = sys.modules[cls.__module__]
+        session = made_in.aiobotocore.session.AioSession
+        config = made_in.AioConfig
+        if more:
+            top |= taken(DirCache.__init__)[0] | taken(session.__init__)[0]
+        create = getattr(session, "_create_client", session.create_client)
+        client = taken(create)[0] - {"service_name", "config"}
+        settings = taken(config.__init__)[0] | set(config.OPTION_DEFAULTS)
+        top |= {"skip_instance_cache", "retries", *getattr(cls, "_strip_tokenize_options", ())}
+        if client and settings:
+            found = (frozenset(top), frozenset(client), frozenset(settings))
+            _S3_CONFIG_CLASS[scheme] = config
+    except (ImportError, AttributeError, KeyError, TypeError, ValueError):
+        found = None  # not s3fs as known here: its options are not checked
+    _S3_NAMES[scheme] = found
+    return found
+
+
+def _refuse_bad_s3_config(url: str, scheme: str, config: dict[str, Any]) -> None:
+    """Refuse ``config_kwargs`` that botocore's ``Config`` refuses (an unknown setting, a
+    retry mode it does not know), now rather than at the first request."""
+    names = _s3_option_names(scheme)
+    if names is None:
+        return
+    for key in config:
+        if key not in names[2]:
+            raise UnsupportedStorage(
+                f"cannot open a registry at {hide_credentials(url)!r}: config_kwargs[{key!r}] "
+                "is not one of botocore's settings; "
+                + _nearest(key, frozenset(), frozenset(), names[2])
+            )
+    try:
+        _S3_CONFIG_CLASS[scheme](**config)
+    except Exception as exc:  # botocore's own errors: their message says what is wrong
+        raise UnsupportedStorage(
+            f"cannot open a registry at {hide_credentials(url)!r}: botocore refused "
+            f"config_kwargs ({type(exc).__name__}: {exc})"
+        ) from exc
+
+
 S3_RETRIES = 1
 """Tries s3fs makes of each request (its default: 5); botocore's tries are inside each."""
 S3_CONFIG: dict[str, Any] = {
@@ -192,10 +401,13 @@ def _bound_s3_failures(options: dict[str, Any]) -> int:
     retries = options.pop("retries", S3_RETRIES)
     if not isinstance(retries, int) or isinstance(retries, bool) or retries < 1:
         raise ConfigError(f"retries must be a whole number of tries, 1 or more; got {retries!r}")
+    given = options.get("config_kwargs") or {}
+    if not isinstance(given, Mapping):
+        raise ConfigError(f"config_kwargs must be a mapping, got {brief(given)}")
     config = dict(S3_CONFIG)
     if os.environ.get("AWS_MAX_ATTEMPTS") or os.environ.get("AWS_RETRY_MODE"):
         del config["retries"]
-    options["config_kwargs"] = {**config, **(options.get("config_kwargs") or {})}
+    options["config_kwargs"] = {**config, **given}
     return retries
 
 
