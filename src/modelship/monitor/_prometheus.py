@@ -832,7 +832,7 @@ class PrometheusSource:
                 f"did you mean {stat}({series})? monitoring.metrics names what the server "
                 f"exports ({metric}); a condition names the Prometheus series ({series})"
             )
-        elif metric in _SPEC_TO_SERIES:
+        elif metric in _SPEC_TO_SERIES and _SPEC_TO_SERIES[metric] is None:
             hint = (
                 f"{metric} is a monitoring.metrics name; the model server exports no "
                 "Prometheus series for it: feed it from Python with a source of your own "
