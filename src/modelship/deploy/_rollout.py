@@ -10,10 +10,10 @@ evaluations that change something and a count of the others, whose every evaluat
 in its decision log).
 
 Rollback never scales the good version down: within the undo window it is one traffic
-switch back to the previous slot (still at full size, and checked ready and healthy
-before any traffic moves); after the window it redeploys the previous version through
-the strategy's normal path, which leaves the serving slot alone until the new one is
-ready.
+switch back to the previous slot (still at full size, and checked healthy and ready
+before any traffic moves; a switch that fails leaves everything as it was, the window
+open); after the window it redeploys the previous version through the strategy's normal
+path, which leaves the serving slot alone until the new one is ready.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 
 from modelship import _json
+from modelship._shown import brief
 from modelship.deploy._clock import Clock
 from modelship.deploy._errors import DeployError, HistoryError, RollbackUnavailable
 from modelship.deploy._lock import exclusive
@@ -61,8 +62,10 @@ __all__ = [
     "RolloutStatus",
     "close_replaced_window",
     "condemning_rollout",
+    "describe_traffic",
     "new_rollout_id",
     "read_state",
+    "read_state_before",
     "moved_from_another",
     "same_alias",
     "stored_records",
@@ -78,6 +81,16 @@ _SAVE_ATTEMPTS = 3
 """Tries to save the record of a settled rollout (succeeded, aborted, rolled back): no
 later event may come to retry it, and a record left "in progress" hides the rollout from
 ``deploy rollback``. A rollout in progress tries once: its next event retries."""
+
+_SWITCH_BACK_READY_WAIT = 30.0
+"""Seconds a rollback waits for the previous slot to be ready before its switch back
+(the progress deadline, if shorter). The slot ran at full size and was ready when traffic
+left it, and has just answered healthy: a running server briefly not ready (a readiness
+probe failed once under load) is ready again within a few probe periods (Kubernetes
+probes readiness every 10 s by default: 30 s is three of them). One still not ready after
+that is not recovering soon, and each second waited leaves all traffic on the version
+being rolled back: the redeploy (bounded by the progress deadline) is then the better use
+of the time."""
 
 _SAVE_BACKOFF = 1.0
 """Seconds (on the rollout's clock) before the second save attempt; doubled after each."""
@@ -216,6 +229,60 @@ def condemning_rollout(
         ):
             return record
     return None
+
+
+def describe_traffic(state: DeployerState | None) -> str:
+    """What receives traffic in ``state``, for a message: every slot with a share, so a
+    split left behind (a switch that failed half-way) is not told as the larger share
+    alone; versions cut to a bounded size.
+
+    Examples
+    --------
+    >>> from modelship.deploy import DeployerState, SlotState
+    >>> def slot(name, version, weight):
+    ...     return SlotState(slot=name, model="fraud", version=version, weight=weight, ready=True)
+    >>> describe_traffic(DeployerState((slot("blue", "1", 90), slot("green", "2", 10))))
+    'traffic is split: 1 in blue 90%, 2 in green 10%'
+    >>> describe_traffic(DeployerState((slot("blue", "1", 0), slot("green", "2", 100))))
+    '2 is serving from green'
+    """
+    if state is None:
+        return "the deployer's state could not be read to tell what serves"
+    live = [s for s in state.slots if s.weight > 0]
+    if not live:
+        return "no slot receives traffic"
+    if len(live) == 1:
+        only = live[0]
+        return f"{_shown(only.version)} is serving from {only.slot}" + (
+            "" if only.ready else " (not ready)"
+        )
+    return "traffic is split: " + ", ".join(
+        f"{_shown(s.version)} in {s.slot} {s.weight}%" + ("" if s.ready else " (not ready)")
+        for s in live
+    )
+
+
+def _shown(version: str) -> str:
+    """A version as messages show it: as it is, unless it is too long to (then cut)."""
+    return version if len(version) <= 100 else brief(version)
+
+
+def read_state_before(deployer: Deployer, what: str) -> DeployerState:
+    """:func:`read_state` before ``what`` changes anything: what ``state()`` raises that
+    is not a :class:`~modelship.errors.ModelshipError` (a platform's API that times out)
+    is raised as a :class:`DeployError` saying nothing was changed, cause chained, as a
+    failed step's error is. A ModelshipError goes on unchanged.
+    """
+    try:
+        return read_state(deployer)
+    except ModelshipError:
+        raise
+    except Exception as exc:
+        raise DeployError(
+            f"{type(deployer).__name__}.state() raised {type(exc).__name__}: "
+            f"{brief(str(exc))} before {what} changed anything; nothing was changed. Try "
+            "again once the deployer answers"
+        ) from exc
 
 
 def read_state(deployer: Deployer) -> DeployerState:
@@ -659,9 +726,11 @@ class Rollout:
         """Put the previous version back in service; the rollout now serving is returned.
 
         Within the undo window this is one traffic switch back to the previous slot, once
-        it is checked ready and healthy; the failed version's slot is then removed. After
-        the window (or if the previous slot is gone) the previous version is redeployed
-        through the strategy's normal path and that new rollout is returned.
+        it is checked healthy (a probe, asked first) and ready (waited for at most
+        :data:`_SWITCH_BACK_READY_WAIT` s, or the progress deadline if shorter); the failed
+        version's slot is then removed. After the window (or if the previous slot is gone,
+        unhealthy or not ready) the previous version is redeployed through the strategy's
+        normal path and that new rollout is returned.
 
         Raises
         ------
@@ -678,6 +747,13 @@ class Rollout:
             you want), or was archived or purged from the registry (restore it first).
             Nothing was changed; the last two reasons are also recorded in the history (an
             ``error`` event).
+        RolloutAborted
+            Within the undo window, the previous slot was ready and healthy but the switch
+            back failed (``set_traffic`` raised in every attempt: a platform's API down for
+            a while). Nothing is redeployed or scaled down and the undo window stays open,
+            so calling :meth:`rollback` again once the deployer answers is still one
+            switch; the failure is recorded (an ``error`` event) and ``rollout`` is this
+            rollout, still succeeded. Also what a redeploy raises when it aborts.
         RolloutInProgress
             Another rollout holds the deployer's rollout lock; nothing was changed.
 
@@ -844,7 +920,16 @@ class Rollout:
         not asked; traffic is. A slot that holds another version, or gets no traffic, was
         replaced by a later rollout: rolling this one back would undo that one instead.
         """
-        state = read_state(self._deployer)  # failing here changes nothing: it raises
+        try:  # failing here changes nothing: it raises, recorded
+            state = read_state_before(self._deployer, f"the rollback of rollout {self.id}")
+        except DeployError as exc:
+            self.event(
+                EventKind.ERROR,
+                f"rollback failed before anything changed: {exc}",
+                call="state()",
+                error=type(exc.__cause__ or exc).__name__,
+            )
+            raise
         held = state.slot(self.slot)
         if held is not None and (held.model, held.version) == (self.model, self.version):
             if held.weight > 0:
@@ -879,13 +964,18 @@ class Rollout:
                 slot=prev,
             )
             return False
-        ok, ready = self.call(
-            f"wait_ready({prev!r})", self._deployer.wait_ready, prev, self._progress_deadline
-        )
+        # Health first: a probe now, where wait_ready polls until its timeout. A previous
+        # slot that crashed answers unhealthy at once, and the redeploy starts at once,
+        # rather than after a wait as long as the progress deadline while the version
+        # being rolled back keeps all the traffic.
         ok_h, health = self.call(f"health({prev!r})", self._deployer.health, prev)
         # Answers of another type (a truthy text, a dict) are failed checks, not a pass.
-        ready = ok and isinstance(ready, (bool, np.bool_)) and bool(ready)
         health = health if ok_h and isinstance(health, SlotHealth) else None
+        ready = False
+        if health is not None and health.healthy:
+            wait = min(_SWITCH_BACK_READY_WAIT, self._progress_deadline)
+            ok, answer = self.call(f"wait_ready({prev!r})", self._deployer.wait_ready, prev, wait)
+            ready = ok and isinstance(answer, (bool, np.bool_)) and bool(answer)
         if not (ready and health is not None and health.healthy):
             self.event(
                 EventKind.ROLLBACK,
@@ -896,7 +986,7 @@ class Rollout:
             )
             return False
         if not self.route_all_to(prev, f"rollback of {self.version} to {self.previous_version}"):
-            return False
+            raise self._switch_back_failed(prev)
         self.status = RolloutStatus.ROLLED_BACK
         self._close_undo_window()  # saved with the next event
         self.event(
@@ -934,6 +1024,42 @@ class Rollout:
             )
         self.scale_down(self.slot, f"{self.version} was rolled back")
         return True
+
+    def _switch_back_failed(self, prev: str) -> RolloutAborted:
+        """The rollback's error once the switch back to ``prev`` (there, ready and healthy)
+        failed in every attempt, recorded: the undo window stays open and ``prev`` is left
+        as it is.
+
+        Routing failed, not the previous version (a platform's API that times out for a
+        while): a redeploy would only go through the same API, and its abort would remove
+        the one slot holding the previous version ready. Nothing changed, so the next
+        rollback is still one traffic switch.
+        """
+        # The last attempt's error, as call() recorded it (the CLI shows the message, not
+        # the history), cut to a bounded length; then what serves, read back.
+        last = self._events[-1] if self._events else None
+        said = last.message if last is not None and last.kind is EventKind.ERROR else ""
+        cause = f" ({said if len(said) <= 500 else said[:497] + '...'})" if said else ""
+        now = describe_traffic(self.observe())
+        why = (
+            f"switching traffic back to {prev} failed in every attempt{cause}; {now}. "
+            f"Nothing was redeployed or scaled down: {prev} still holds "
+            f"{self.previous_version}, ready and healthy, and the undo window stays open"
+        )
+        self.event(
+            EventKind.ERROR,
+            f"rollback failed: {why}",
+            slot=prev,
+            version=self.previous_version,
+        )
+        until = f" (until {self.undo_until.isoformat()})" if self.undo_until is not None else ""
+        return RolloutAborted(
+            f"rollback of rollout {self.id} ({self.model} {self.version} back to "
+            f"{self.previous_version}) aborted: {why}{until}. Call rollback() again once the "
+            f"deployer answers (still one traffic switch), or send the traffic yourself with "
+            f"deployer.set_traffic({{{prev!r}: 100}})",
+            self,
+        )
 
     def finish(self) -> None:
         """Close the undo window now: the previous slot is scaled down.

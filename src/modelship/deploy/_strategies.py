@@ -47,7 +47,13 @@ from modelship.deploy._gates import (
 )
 from modelship.deploy._history import DeploymentHistory, InMemoryHistory, RegistryHistory
 from modelship.deploy._lock import exclusive, runner
-from modelship.deploy._protocol import Deployer, DeployerCapabilities, SlotHealth, SlotState
+from modelship.deploy._protocol import (
+    Deployer,
+    DeployerCapabilities,
+    DeployerState,
+    SlotHealth,
+    SlotState,
+)
 from modelship.deploy._quantity import BINARY_SI, DECIMAL_SI, Quantity
 from modelship.deploy._rollout import (
     EventKind,
@@ -57,7 +63,8 @@ from modelship.deploy._rollout import (
     RolloutRecord,
     RolloutStatus,
     close_replaced_window,
-    read_state,
+    describe_traffic,
+    read_state_before,
     same_alias,
     stored_records,
 )
@@ -437,6 +444,10 @@ class _Strategy:
         self._started: tuple[Rollout, SlotState | None] | None = None
         # An abort runs (see aborting).
         self._aborting = False
+        # The state the deploy under way found (see _serving), and the slot it writes if
+        # that slot held the same version ready already: an abort keeps that one.
+        self._found: DeployerState | None = None
+        self._warm: str | None = None
         # The last rollout this strategy promoted: a later deploy that reuses its previous
         # slot closes its undo window (see _close_undo_window).
         self._last: Rollout | None = None
@@ -486,6 +497,14 @@ class _Strategy:
         self, model: str, version: str, slot: str, stable: SlotState | None, note: str = ""
     ) -> Rollout:
         previous = (stable.slot, stable.version) if stable is not None else None
+        found = self._found.slot(slot) if self._found is not None else None
+        self._warm = (
+            slot
+            if found is not None
+            and found.ready
+            and (found.model, found.version) == (model, version)
+            else None
+        )
         rollout = Rollout(
             deployer=self.deployer,
             model=model,
@@ -554,7 +573,10 @@ class _Strategy:
         names (``expected``), else the deploy is refused (:class:`DeployError`), changing
         nothing. Failing here changes nothing: it raises.
         """
-        state = read_state(self.deployer)
+        # Before a rollout exists: a failure raises a DeployError (see read_state_before),
+        # with no rollout to record it in since nothing began.
+        state = read_state_before(self.deployer, f"a {self.name} deploy of {model}")
+        self._found = state
         live = [s for s in state.slots if s.weight > 0]
         serving = state.serving()
         for held in live if len(live) > 1 else [serving] if serving is not None else []:
@@ -835,7 +857,17 @@ class _Strategy:
                 rollout.route_all_to(stable.slot, f"abort: {why}")
         held = state.slot(target) if state is not None else None
         if held is not None and (held.model, held.version) == (rollout.model, rollout.version):
-            rollout.scale_down(target, "abort")  # refused while it still has traffic
+            if target == self._warm:
+                # It held this version ready before the rollout (a rollback's redeploy
+                # into the previous slot, kept warm for the undo window): removing it
+                # would take away the way back this rollout was to restore.
+                rollout.event(
+                    EventKind.ERROR,
+                    f"{target} kept: it held {rollout.version} ready before this rollout began",
+                    slot=target,
+                )
+            else:
+                rollout.scale_down(target, "abort")  # refused while it still has traffic
         return self._aborted(rollout, stable, why)
 
     def _aborted(self, rollout: Rollout, stable: SlotState | None, why: str) -> RolloutAborted:
@@ -849,14 +881,29 @@ class _Strategy:
             # does serve (traffic could not be sent back), the alias names it truly.
             rollout.move_alias_back()
         rollout.status = RolloutStatus.ABORTED
-        rollout.event(EventKind.ABORTED, why, serving=None if now is None else now.version)
+        rollout.event(
+            EventKind.ABORTED,
+            why,
+            serving=None if now is None else now.version,
+            weights=None if final is None else {s.slot: s.weight for s in final.slots},
+        )
         elsewhere = (
             now is not None
             and stable is not None
             and (now.slot, now.version) != (stable.slot, stable.version)
         )
+        live = [s for s in final.slots if s.weight > 0] if final is not None else []
         if final is None:
             after = "the deployer's state could not be read to tell what serves"
+        elif len(live) > 1:
+            # A split left behind (the traffic could not all be sent back): every slot
+            # with a share is named, not the larger share alone.
+            split = describe_traffic(final)
+            after = (
+                f"traffic could not all be sent back to {stable.version} in {stable.slot}: {split}"
+                if stable is not None
+                else split
+            )
         elif now is not None and stable is not None and elsewhere:
             after = (
                 f"traffic could not be sent back to {stable.version} in {stable.slot}: "
@@ -931,7 +978,8 @@ class _Strategy:
 
     def _dead_with_traffic(self) -> SlotState | None:
         """A slot that is not ready but still gets traffic (its server died), if any."""
-        state = read_state(self.deployer)  # failing here changes nothing: it raises
+        # Failing here changes nothing: it raises (see read_state_before).
+        state = read_state_before(self.deployer, f"a {self.name} deploy")
         held = [s for s in state.slots if s.weight > 0 and not s.ready]
         return max(held, key=lambda s: (s.weight, s.slot)) if held else None
 
@@ -1108,6 +1156,7 @@ class _Strategy:
         left split, and no alias names a version that did not promote. Cut short after it
         succeeded, the rollout stands and its record is saved as it is."""
         self._started = None
+        self._found = self._warm = None
         try:
             return self._deploy(model, version)
         except RolloutAborted:

@@ -1,0 +1,228 @@
+"""A rollback keeps the way back: a failed switch back leaves the warm previous slot alone.
+
+Review 52: set_traffic failing during a rollback inside the undo window fell through to a
+redeploy whose abort removed the previous slot (the bad version then served alone); a
+crashed previous slot cost the whole progress deadline before the redeploy began; a
+canary abort that could not send the traffic back named only the larger share; and the
+first state() of a deploy escaped unwrapped. All on modelship's own InMemoryDeployer.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from modelship.deploy import (
+    BlueGreen,
+    Canary,
+    CanaryStep,
+    DeployError,
+    DeployerState,
+    EventKind,
+    InMemoryHistory,
+    Rollout,
+    RolloutAborted,
+    RolloutStatus,
+    SlotHealth,
+)
+from modelship.monitor import InMemorySource, RollbackPolicy, watch
+from modelship.testing import Fault, InMemoryDeployer
+
+MUTATING = ("apply", "set_traffic", "remove")
+
+
+def promoted(dep: InMemoryDeployer) -> Rollout:
+    """Version 1 in blue (kept warm for the undo window), version 2 promoted into green."""
+    history = InMemoryHistory()
+    BlueGreen(dep, clock=dep.clock, history=history).deploy("fraud", "1")
+    return BlueGreen(dep, clock=dep.clock, history=history).deploy("fraud", "2")
+
+
+def slots(dep: InMemoryDeployer) -> list[tuple[str, str, int, bool]]:
+    return [(s.slot, s.version, s.weight, s.ready) for s in dep.state().slots]
+
+
+WARM = [("blue", "1", 0, True), ("green", "2", 100, True)]
+
+
+def test_a_switch_back_that_fails_keeps_the_warm_previous_slot_and_can_be_retried() -> None:
+    dep = InMemoryDeployer()
+    rollout = promoted(dep)
+    assert slots(dep) == WARM
+    mark = len(dep.calls)
+    dep.inject(Fault("set_traffic", times=4))  # the platform's API fails for a while
+
+    with pytest.raises(RolloutAborted) as caught:
+        rollout.rollback()
+
+    # Nothing redeployed, nothing removed: the previous version is still there, ready.
+    assert [c.op for c in dep.calls[mark:] if c.op in MUTATING] == ["set_traffic"] * 3
+    assert slots(dep) == WARM
+    assert caught.value.rollout is rollout
+    assert rollout.status is RolloutStatus.SUCCEEDED
+    assert rollout.undo_window_open
+    message = str(caught.value)
+    assert "switching traffic back to blue failed" in message
+    assert "2 is serving from green" in message
+    assert "rollback() again" in message
+    assert any(
+        e.kind is EventKind.ERROR and e.message.startswith("rollback failed: switching traffic")
+        for e in rollout.history
+    )
+
+    # The API is back: the rollback is the one traffic switch the undo window promises.
+    dep.clear_faults()
+    mark = len(dep.calls)
+    assert rollout.rollback() is rollout
+    assert [c.op for c in dep.calls[mark:] if c.op in MUTATING] == ["set_traffic", "remove"]
+    assert rollout.status is RolloutStatus.ROLLED_BACK
+    assert slots(dep) == [("blue", "1", 100, True)]
+    assert dep.violations() == []
+
+
+def test_a_watch_whose_rollback_cannot_switch_keeps_the_warm_previous_slot() -> None:
+    dep = InMemoryDeployer()
+    rollout = promoted(dep)
+    source = InMemorySource(now=dep.clock.monotonic)
+    dep.clock.sleep(10.0)  # ten seconds of errors on green since the rollout
+    now = dep.clock.monotonic()
+    source.add("errors", slot="green", values=[1.0] * 50, timestamps=[now - 0.5] * 50)
+    policy = RollbackPolicy(conditions=["mean(errors) > 0.5"], deadline=None)
+    dep.inject(Fault("set_traffic", times=4))
+
+    with pytest.raises(RolloutAborted):
+        watch(rollout, source, policy, interval=1.0, duration=1.0, clock=dep.clock, since=0.0)
+
+    assert slots(dep) == WARM
+    dep.clear_faults()
+    assert rollout.rollback() is rollout  # still one switch
+    assert slots(dep) == [("blue", "1", 100, True)]
+
+
+def test_a_redeploy_that_aborts_keeps_a_slot_that_held_the_version_ready() -> None:
+    dep = InMemoryDeployer()
+    rollout = promoted(dep)
+    # health() of blue fails throughout: the switch back is not made, and the redeploy of
+    # 1 into blue aborts at its health check.
+    dep.inject(Fault("health", slot="blue", times=None))
+
+    with pytest.raises(RolloutAborted) as caught:
+        rollout.rollback()
+
+    assert caught.value.rollout is not rollout  # the redeploy's rollout aborted
+    assert [c.args[0] for c in dep.calls if c.op == "remove"] == []
+    held = dep.state().slot("blue")
+    assert held is not None
+    assert held.version == "1"
+    assert dep.state().serving().version == "2"  # type: ignore[union-attr]
+    assert any(
+        e.message == "blue kept: it held 1 ready before this rollout began"
+        for e in caught.value.rollout.history
+    )
+
+
+class Stuck(InMemoryDeployer):
+    """Blue's server is in trouble: ``wait_ready`` polls until its timeout, as the protocol
+    says; ``health`` answers at once (unhealthy when ``crashed``, as a crash loop is)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stuck: str | None = None
+        self.crashed = False
+        self.waits: list[tuple[str, float]] = []
+
+    def wait_ready(self, slot: str, timeout: float) -> bool:
+        self.waits.append((slot, timeout))
+        if slot == self.stuck:
+            self.clock.sleep(timeout)
+            return False
+        return super().wait_ready(slot, timeout)
+
+    def health(self, slot: str) -> SlotHealth:
+        if slot == self.stuck and self.crashed:
+            return SlotHealth(healthy=False, detail="CrashLoopBackOff")
+        return super().health(slot)
+
+    def apply(self, slot: str, model: str, version: str, spec: object = None) -> None:
+        super().apply(slot, model, version, spec)  # type: ignore[arg-type]
+        if slot == self.stuck:
+            self.stuck = None  # started again: it runs
+
+
+@pytest.mark.parametrize("crashed", [True, False])
+def test_a_previous_slot_in_trouble_does_not_cost_the_progress_deadline(crashed: bool) -> None:
+    dep = Stuck()
+    rollout = promoted(dep)
+    dep.stuck, dep.crashed = "blue", crashed
+    start = dep.clock.monotonic()
+    replacement = rollout.rollback()
+
+    assert replacement is not rollout  # redeployed
+    assert dep.state().serving().version == "1"  # type: ignore[union-attr]
+    waited = dep.clock.monotonic() - start
+    if crashed:  # the probe said so at once: no wait at all on the crashed slot
+        assert waited == 0.0
+    else:  # healthy but not ready: a short wait, not the progress deadline
+        assert 0.0 < waited <= 30.0
+        assert ("blue", 30.0) in dep.waits
+
+
+def test_a_canary_abort_that_cannot_send_traffic_back_names_every_share() -> None:
+    dep = InMemoryDeployer()
+    steps = [CanaryStep(10, pause=1), CanaryStep(50, pause=1)]
+    Canary(dep, steps=steps, clock=dep.clock).deploy("fraud", "1")
+    # Step 1's split is made; every later traffic move fails.
+    dep.inject(Fault("set_traffic", skip=1, times=None))
+
+    with pytest.raises(RolloutAborted) as caught:
+        Canary(dep, steps=steps, clock=dep.clock).deploy("fraud", "2")
+
+    message = str(caught.value)
+    assert "traffic is split: 1 in blue 90%, 2 in green 10%" in message
+    assert "1 is serving from blue;" not in message
+    dep.clear_faults()
+    assert [(s.slot, s.weight) for s in dep.state().slots] == [("blue", 90), ("green", 10)]
+    aborted = caught.value.rollout.history[-1]
+    assert aborted.kind is EventKind.ABORTED
+    assert aborted.data["weights"] == {"blue": 90, "green": 10}
+
+
+class Unreadable(InMemoryDeployer):
+    """state() times out (not a ModelshipError) the next ``fail`` times."""
+
+    fail = 0
+
+    def state(self) -> DeployerState:
+        if self.fail:
+            self.fail -= 1
+            raise TimeoutError("the platform's API timed out")
+        return super().state()
+
+
+@pytest.mark.parametrize("strategy", [BlueGreen, Canary])
+def test_state_failing_at_a_deploys_start_is_a_deploy_error(strategy: type[BlueGreen]) -> None:
+    dep = Unreadable()
+    strategy(dep, clock=dep.clock).deploy("fraud", "1")
+    dep.fail = 1
+    mark = len(dep.calls)
+
+    with pytest.raises(DeployError, match="nothing was changed") as caught:
+        strategy(dep, clock=dep.clock).deploy("fraud", "2")
+
+    assert isinstance(caught.value.__cause__, TimeoutError)
+    assert "TimeoutError" in str(caught.value)
+    assert [c.op for c in dep.calls[mark:] if c.op in MUTATING] == []
+
+
+def test_state_failing_at_a_rollbacks_start_is_a_recorded_deploy_error() -> None:
+    dep = Unreadable()
+    rollout = promoted(dep)
+    dep.fail = 1
+
+    with pytest.raises(DeployError, match="nothing was changed") as caught:
+        rollout.rollback()
+
+    assert isinstance(caught.value.__cause__, TimeoutError)
+    assert rollout.history[-1].kind is EventKind.ERROR
+    assert "TimeoutError" in rollout.history[-1].message
+    assert slots(dep) == WARM
+    assert rollout.rollback() is rollout  # the state answers again: one switch
