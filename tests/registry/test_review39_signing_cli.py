@@ -155,7 +155,7 @@ def test_cli_gc_with_another_key_exits_2_and_tombstones_nothing(
             raise RuntimeError("the writer dies after claiming its slot")
 
     inner = ms.open_registry(url).store
-    with pytest.raises(RuntimeError):
+    with pytest.raises(ms.StoreError, match="the writer dies after claiming its slot"):
         Registry(HookStore(inner, before_create=die), signing_key=KEY).register(
             model_name="m", model=b"2", serializer="bytes", capture_environment=False
         )

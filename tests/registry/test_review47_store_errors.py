@@ -249,15 +249,18 @@ def test_file_exists_from_a_store_still_means_taken(store: _FaultyStore, reg: ms
     assert reg.register(model_name="m", model=b"two", serializer="bytes").version == "2"
 
 
-def test_an_error_a_store_raises_that_is_no_os_error_passes_unchanged(
+def test_an_error_a_store_raises_that_is_no_os_error_is_a_store_error_too(
     store: _FaultyStore, reg: ms.Registry
 ) -> None:
+    # A client library's error (redis' ConnectionError is no OSError) is the store's
+    # failure as an OSError is (review 52); the cause stays chained.
     class Crash(Exception):
         pass
 
     store.fault = _failing("read", "/versions/1.json", Crash("killed"))
-    with pytest.raises(Crash):
+    with pytest.raises(ms.StoreError, match="Crash: killed") as info:
         reg.get("m", "1")
+    assert isinstance(info.value.__cause__, Crash)
 
 
 @pytest.mark.parametrize("kind", [_FaultyStore, _LocalFaultyStore])

@@ -5,7 +5,12 @@ found without listing: from the highest slot (:func:`~modelship.registry._hints.
 a few probes), one step down per slot, skipping dead slots, registrations not yet
 committed and versions that are not live. A manifest counts only if it is the
 registration its slot names, so a manifest written by a registration that lost its slot
-is never taken for the latest.
+is never taken for the latest. A slot is tied to its number too, also without a signing
+key (which binds a signed slot to its key): a registration claims each version at one
+slot only and its manifest holds that slot's number, so a slot naming its registration's
+manifest of another number, or a second slot of one registration's claim, holds another
+slot's document (a stale replica, a wrong shard) and raises
+:class:`~modelship.IntegrityError`, rather than step down to an older version in silence.
 
 Slots have no holes (the invariant of :mod:`~modelship.registry._hints`): none is ever
 removed, and slot ``n`` is created only once ``n - 1`` exists. A slot missing below the
@@ -79,6 +84,20 @@ def _hole(name: str, lowest: int, above: int) -> IntegrityError:
     )
 
 
+def _twice(name: str, lower: int, upper: int, version: str) -> IntegrityError:
+    """The error for slots ``lower`` and ``upper`` holding one registration's claim of
+    ``version``: each registration claims a version at one slot only (see
+    :func:`_committed`), so one of them holds the other's document."""
+    return IntegrityError(
+        f"sequence slots {slot_key(name, upper)} and {slot_key(name, lower)} hold the same "
+        f"registration's claim of version {version!r}, and a registration claims a "
+        "version at one slot only: the store answered one slot's document for the other "
+        "(a stale replica, a wrong shard, a file copied in by hand), so the latest version "
+        "cannot be told. Read them again once the store has settled, or restore them from "
+        "a copy of the registry"
+    )
+
+
 def _marked(store: Store, name: str) -> dict[str, str]:
     """The marker key of each archived or purged version of ``name``, by version: the
     folders listed by name, no marker read. Purged wins over archived."""
@@ -139,15 +158,39 @@ def _check_skipped(
 def _committed(
     store: Store, name: str, slot: dict[str, Any], seq: int, signer: Signer
 ) -> ModelVersion | None:
-    """The manifest slot ``seq`` names, if that slot's registration committed it."""
+    """The manifest slot ``seq`` names, if that slot's registration committed it.
+
+    None for a registration not (yet) committed, or one whose version another registration
+    committed (it lost the race for an explicit version, or an explicit version took the
+    number it tried): the walk steps down. Raises :class:`~modelship.IntegrityError` if
+    the manifest is the slot's own registration's but holds another sequence number: a
+    registration claims each version it tries at one slot only (:func:`~._commit.commit`
+    makes a new registration id per call, and tries either each slot's own number or one
+    explicit version, at the one slot it claims: it raises if that manifest is taken), and
+    its manifest holds that slot's number, which copies keep (:mod:`~._copy` copies slots
+    by key; gc only turns a slot dead). So the
+    document read at this slot is another slot's (a stale replica, a wrong shard, a file
+    copied in by hand), and the version it names is not this slot's: stepping down
+    would answer an older version as the latest, in silence.
+    """
     key = manifest_key(name, slot["version"])
     try:
         mv = parse_manifest(key, store.read(key), signer)
     except FileNotFoundError:
         return None  # a registration not (yet) committed
-    if mv.registration == slot.get("registration") and mv.sequence == seq:
-        return mv
-    return None
+    if mv.registration != slot.get("registration"):
+        return None  # another registration committed this version: this one lost
+    if mv.sequence != seq:
+        at = slot_key(name, seq)
+        raise IntegrityError(
+            f"sequence slot {at} holds the claim of version {slot['version']!r} by "
+            f"registration {mv.registration}, whose manifest {key} says it took slot "
+            f"{mv.sequence}: the store answered another slot's document for {at} (a stale "
+            "replica, a wrong shard, a file copied in by hand), so the latest version "
+            f"cannot be told. Read {at} again once the store has settled, or restore it "
+            "from a copy of the registry"
+        )
+    return mv
 
 
 def latest_live(store: Store, name: str, signer: Signer) -> ModelVersion | None:  # noqa: PLR0912 - one walk: each slot's case (missing, dead, listed, uncommitted, live) and the skipped markers settled at each exit
@@ -174,6 +217,7 @@ def latest_live(store: Store, name: str, signer: Signer) -> ModelVersion | None:
     seq = above = top_slot(store, name)  # above: the lowest slot present seen so far
     marked: dict[str, str] | None = None  # listed once the walk meets a version not live
     skipped: list[tuple[int, dict[str, Any], str]] = []  # versions skipped as marked
+    claims: dict[tuple[str, str], int] = {}  # the slot of each (version, registration) met
     batch = 1
     while seq > 0:
         seqs = range(seq, max(seq - batch, 0), -1)
@@ -188,6 +232,10 @@ def latest_live(store: Store, name: str, signer: Signer) -> ModelVersion | None:
                 above = s
                 if slot.get("dead"):
                     continue  # a dead registration
+                claim = (slot["version"], slot["registration"])
+                if claim in claims:
+                    raise _twice(name, s, claims[claim], slot["version"])
+                claims[claim] = s
                 if marked is not None and slot["version"] in marked:
                     skipped.append((s, slot, marked[slot["version"]]))
                     continue  # archived or purged when listed: no manifest or marker read
