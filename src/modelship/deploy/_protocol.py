@@ -191,11 +191,16 @@ class Deployer(Protocol):
     True
     """
 
-    capabilities: DeployerCapabilities
-    """Optional abilities this deployer declares."""
+    # Read-only properties, so that an instance attribute, a class attribute (also a
+    # ``ClassVar``) or a read-only property of an implementation all satisfy them (a type
+    # checker takes a bare annotation here to mean a settable instance attribute).
+    @property
+    def capabilities(self) -> DeployerCapabilities:
+        """Optional abilities this deployer declares."""
 
-    registry: Registry | None
-    """The registry versions are served from (rollout history is stored there), or None."""
+    @property
+    def registry(self) -> Registry | None:
+        """The registry versions are served from (rollout history is stored there), or None."""
 
     def apply(
         self, slot: str, model: str, version: str, spec: DeploymentSpec | None = None

@@ -194,7 +194,7 @@ class GuardedStore:
 
     @url.setter
     def url(self, value: str) -> None:
-        self._guarded_inner.url = value
+        setattr(self._guarded_inner, "url", value)  # noqa: B010 (Store.url is read-only)
 
     @property
     def exclusive_creates(self) -> bool:
@@ -202,7 +202,7 @@ class GuardedStore:
 
     @exclusive_creates.setter
     def exclusive_creates(self, value: bool) -> None:
-        self._guarded_inner.exclusive_creates = value
+        setattr(self._guarded_inner, "exclusive_creates", value)  # noqa: B010 (read-only in Store)
 
     def read(self, key: str) -> bytes:
         try:

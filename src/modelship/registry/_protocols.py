@@ -129,8 +129,16 @@ class Store(Protocol):
     ['b.json']
     """
 
-    url: str
-    exclusive_creates: bool
+    # Read-only properties, so that a plain attribute, a class attribute or a read-only
+    # property of an implementation all satisfy them (a type checker takes a bare
+    # annotation here to mean the attribute must be settable).
+    @property
+    def url(self) -> str:
+        """The location the store was opened at, as given (deployers hand it to their servers)."""
+
+    @property
+    def exclusive_creates(self) -> bool:
+        """Whether :meth:`create` is atomic against other processes."""
 
     def read(self, key: str) -> bytes:
         """The bytes at ``key``; :class:`FileNotFoundError` if none."""

@@ -47,6 +47,14 @@ __all__ = ["DeployerConformance"]
 # soon as the crashed server exited; 10 s is room for a slower platform.
 _NOT_READY_WAIT = 1.0
 _NOT_READY_OVERRUN = 10.0
+# An overrun must not grow with the timeout (a wait_ready taking 4x its timeout stretches
+# every progress_deadline 4x, yet stays within the 10 s above on a 1 s wait): a second
+# wait, of 3 s, may overrun by 1.5 s more than the 1 s wait did. A poll at any fixed
+# interval overruns the two waits by amounts under 1 s apart, a request in flight at the
+# deadline by under its own timeout; an overrun of k times the timeout grows by
+# 2(k - 1) s, caught from k = 1.75. The check adds 3 s to one test.
+_LONGER_NOT_READY_WAIT = 3.0
+_OVERRUN_GROWTH = 1.5
 _NO_NEVER_READY = "no version that never becomes ready given (never_ready fixture)"
 _NO_SLOW_START = "no version that takes known seconds to become ready given (slow_start fixture)"
 # More slots than this are not started to check max_slots (each may be a server).
@@ -144,25 +152,31 @@ class DeployerConformance:
         return {s.slot: s.weight for s in dep.state().slots}
 
     @staticmethod
-    def start_never_ready(dep: Deployer, slot: str, model: str, version: str | None) -> bool:
+    def timed_wait(dep: Deployer, slot: str, timeout: float) -> tuple[bool, float]:
+        """wait_ready's answer and the seconds it took (the test fails if it raised or
+        took more than ``_NOT_READY_OVERRUN`` seconds past ``timeout``)."""
+        began = time.monotonic()
+        try:
+            ready = dep.wait_ready(slot, timeout)
+        except Exception as exc:  # any exception is the failure reported
+            pytest.fail(
+                f"wait_ready({slot!r}, {timeout}) raised {type(exc).__name__}: {exc}; "
+                "a slot not ready in time must answer False"
+            )
+        took = time.monotonic() - began
+        assert took <= timeout + _NOT_READY_OVERRUN, (
+            f"wait_ready({slot!r}, {timeout}) took {took:.1f} s"
+        )
+        return ready, took
+
+    @classmethod
+    def start_never_ready(cls, dep: Deployer, slot: str, model: str, version: str | None) -> bool:
         """Apply the never-ready ``version`` in ``slot``; wait_ready's answer after
         ``_NOT_READY_WAIT`` seconds (the test fails if it raised or overran)."""
         if version is None:
             pytest.skip(_NO_NEVER_READY)
         dep.apply(slot, model, version)
-        began = time.monotonic()
-        try:
-            ready = dep.wait_ready(slot, _NOT_READY_WAIT)
-        except Exception as exc:  # any exception is the failure reported
-            pytest.fail(
-                f"wait_ready({slot!r}, {_NOT_READY_WAIT}) raised {type(exc).__name__}: {exc}; "
-                "a slot not ready in time must answer False"
-            )
-        took = time.monotonic() - began
-        assert took <= _NOT_READY_WAIT + _NOT_READY_OVERRUN, (
-            f"wait_ready({slot!r}, {_NOT_READY_WAIT}) took {took:.1f} s"
-        )
-        return ready
+        return cls.timed_wait(dep, slot, _NOT_READY_WAIT)[0]
 
     @staticmethod
     def slow_version(slow_start: object) -> tuple[str, float]:
@@ -486,9 +500,25 @@ class DeployerConformance:
     def test_wait_ready_answers_false_in_time_for_a_version_that_never_becomes_ready(
         self, deployer: Deployer, versions: tuple[str, str, str], never_ready: str | None
     ) -> None:
-        model = versions[0]
-        ready = self.start_never_ready(deployer, "blue", model, never_ready)
+        if never_ready is None:
+            pytest.skip(_NO_NEVER_READY)
+        deployer.apply("blue", versions[0], never_ready)
+        ready, took = self.timed_wait(deployer, "blue", _NOT_READY_WAIT)
         assert ready is False, f"wait_ready answered {ready!r} for a slot that is not ready"
+        # A longer wait must not overrun by more: else every progress_deadline stretches.
+        longer = _LONGER_NOT_READY_WAIT
+        ready, took_longer = self.timed_wait(deployer, "blue", longer)
+        assert ready is False, f"wait_ready answered {ready!r} for a slot that is not ready"
+        overrun = max(0.0, took - _NOT_READY_WAIT)
+        overrun_longer = took_longer - longer
+        assert overrun_longer <= overrun + _OVERRUN_GROWTH, (
+            f"wait_ready('blue', {longer}) took {took_longer:.1f} s, {overrun_longer:.1f} s "
+            f"past its timeout, where wait_ready('blue', {_NOT_READY_WAIT}) overran by "
+            f"{overrun:.1f} s: the overrun grows with the timeout (more than "
+            f"{_OVERRUN_GROWTH} s from {_NOT_READY_WAIT} s to {longer} s), so every "
+            "strategy's progress_deadline is stretched the same way; answer False at the "
+            "deadline (a readiness poll or request in flight then may finish)"
+        )
 
     def test_a_version_that_never_becomes_ready_is_not_healthy(
         self,
