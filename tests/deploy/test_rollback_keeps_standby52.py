@@ -4,13 +4,20 @@ Review 52: set_traffic failing during a rollback inside the undo window fell thr
 redeploy whose abort removed the previous slot (the bad version then served alone); a
 crashed previous slot cost the whole progress deadline before the redeploy began; a
 canary abort that could not send the traffic back named only the larger share; and the
-first state() of a deploy escaped unwrapped. All on modelship's own InMemoryDeployer.
+first state() of a deploy escaped unwrapped. Review 52g: a switch back that raised is
+told from the state read back (applied: a rollback; the previous slot gone: a redeploy;
+not applied: RolloutAborted), and an abort keeps a warm slot only if it was not applied
+over. All on modelship's own InMemoryDeployer.
 """
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Mapping
+
 import pytest
 
+import modelship as ms
 from modelship.deploy import (
     BlueGreen,
     Canary,
@@ -25,7 +32,7 @@ from modelship.deploy import (
     SlotHealth,
 )
 from modelship.monitor import InMemorySource, RollbackPolicy, watch
-from modelship.testing import Fault, InMemoryDeployer
+from modelship.testing import Fault, FaultEffect, InMemoryDeployer
 
 MUTATING = ("apply", "set_traffic", "remove")
 
@@ -98,26 +105,208 @@ def test_a_watch_whose_rollback_cannot_switch_keeps_the_warm_previous_slot() -> 
     assert slots(dep) == [("blue", "1", 100, True)]
 
 
-def test_a_redeploy_that_aborts_keeps_a_slot_that_held_the_version_ready() -> None:
+def test_a_redeploy_that_applied_over_the_warm_slot_removes_it_on_abort() -> None:
+    # Review 52g: the guard claimed "blue kept: it held 1 ready before this rollout began"
+    # for the server the redeploy had just applied over blue (not the one that was ready).
     dep = InMemoryDeployer()
     rollout = promoted(dep)
     # health() of blue fails throughout: the switch back is not made, and the redeploy of
-    # 1 into blue aborts at its health check.
+    # 1 into blue (applied over it: a new server) aborts at its health check.
     dep.inject(Fault("health", slot="blue", times=None))
+    mark = len(dep.calls)
 
     with pytest.raises(RolloutAborted) as caught:
         rollout.rollback()
 
     assert caught.value.rollout is not rollout  # the redeploy's rollout aborted
+    ops = [(c.op, c.args[0]) for c in dep.calls[mark:] if c.op in MUTATING]
+    assert ops == [("apply", "blue"), ("remove", "blue")]
+    assert slots(dep) == [("green", "2", 100, True)]
+    messages = [e.message for e in caught.value.rollout.history]
+    assert "blue removed: abort" in messages
+    assert not any("kept" in m for m in messages)
+
+
+def test_a_redeploy_whose_abort_comes_before_any_apply_keeps_the_warm_slot() -> None:
+    # What the guard is for: the apply into blue failed (nothing replaced the server that
+    # held 1 ready), so the abort keeps it, and says so truly.
+    dep = InMemoryDeployer()
+    rollout = promoted(dep)
+    dep.inject(Fault("health", slot="blue"))  # the probe fails once: no switch back
+    dep.inject(Fault("apply", slot="blue"))  # the redeploy's apply raises, changing nothing
+
+    with pytest.raises(RolloutAborted) as caught:
+        rollout.rollback()
+
     assert [c.args[0] for c in dep.calls if c.op == "remove"] == []
-    held = dep.state().slot("blue")
-    assert held is not None
-    assert held.version == "1"
-    assert dep.state().serving().version == "2"  # type: ignore[union-attr]
+    assert slots(dep) == WARM
     assert any(
-        e.message == "blue kept: it held 1 ready before this rollout began"
+        e.message == "blue kept: it held 1 ready before this rollout began, and this rollout "
+        "did not apply over it"
         for e in caught.value.rollout.history
     )
+
+
+def test_a_redeploy_whose_new_server_never_gets_ready_removes_it() -> None:
+    # Review 52g: a deploy of 1 into blue (warm, holding 1 ready) whose new server never
+    # became ready kept that server, "it held 1 ready before", and left it behind.
+    dep = InMemoryDeployer()
+    history = InMemoryHistory()
+    BlueGreen(dep, clock=dep.clock, history=history).deploy("fraud", "1")
+    BlueGreen(dep, clock=dep.clock, history=history).deploy("fraud", "2")
+    dep.inject(Fault("apply", FaultEffect.NEVER_READY, slot="blue"))
+
+    with pytest.raises(RolloutAborted) as caught:
+        BlueGreen(dep, clock=dep.clock, history=history).deploy("fraud", "1")
+
+    assert slots(dep) == [("green", "2", 100, True)]
+    messages = [e.message for e in caught.value.rollout.history]
+    assert "blue removed: abort" in messages
+    assert not any("kept" in m for m in messages)
+
+
+class Vanishing(InMemoryDeployer):
+    """Blue is evicted by the platform (a node drained) right after it answered ready:
+    the switch back to it raises SlotNotFound."""
+
+    armed = False
+
+    def wait_ready(self, slot: str, timeout: float) -> bool:
+        ready = super().wait_ready(slot, timeout)
+        if self.armed and slot == "blue":
+            self.armed = False
+            with self._lock:
+                self._slots.pop("blue")
+        return ready
+
+
+def test_a_previous_slot_gone_before_the_switch_back_is_redeployed() -> None:
+    # Review 52g: the rollback raised RolloutAborted ("blue still holds 1, ready and
+    # healthy", which it did not) and left the failing version serving alone.
+    dep = Vanishing()
+    rollout = promoted(dep)
+    dep.armed = True
+
+    replacement = rollout.rollback()
+
+    assert replacement is not rollout  # redeployed
+    assert replacement.status is RolloutStatus.SUCCEEDED
+    assert rollout.status is RolloutStatus.ROLLED_BACK
+    assert dep.state().serving().version == "1"  # type: ignore[union-attr]
+    assert slots(dep)[0] == ("blue", "1", 100, True)
+    assert any(
+        e.kind is EventKind.ROLLBACK and "blue now holds no version" in e.message
+        for e in rollout.history
+    )
+
+
+def test_a_watch_whose_previous_slot_vanished_restores_the_previous_version() -> None:
+    dep = Vanishing()
+    rollout = promoted(dep)
+    source = InMemorySource(now=dep.clock.monotonic)
+    dep.clock.sleep(10.0)
+    now = dep.clock.monotonic()
+    source.add("errors", slot="green", values=[1.0] * 50, timestamps=[now - 0.5] * 50)
+    policy = RollbackPolicy(conditions=["mean(errors) > 0.5"], deadline=None)
+    dep.armed = True
+
+    result = watch(rollout, source, policy, interval=1.0, duration=1.0, clock=dep.clock, since=0.0)
+
+    assert result.rolled_back
+    assert dep.state().serving().version == "1"  # type: ignore[union-attr]
+
+
+class AppliedThenTimedOut(InMemoryDeployer):
+    """set_traffic applies the change, then raises (a read timeout after the write) the
+    next ``flaky`` times."""
+
+    flaky = 0
+
+    def set_traffic(self, weights: Mapping[str, int]) -> None:
+        super().set_traffic(weights)
+        if self.flaky:
+            self.flaky -= 1
+            raise TimeoutError("read timed out (after the change was applied)")
+
+
+def test_a_switch_back_that_took_effect_but_raised_is_a_rollback() -> None:
+    # Review 52g: RolloutAborted while 1 served, the record still "succeeded" with 2, the
+    # alias left on 2, and a second rollback() refused ("a later rollout replaced it").
+    registry = ms.open_registry(f"memory://rollback52g-{uuid.uuid4().hex}")
+    for _ in range(2):
+        registry.register(model_name="fraud", model=b"w", serializer="bytes")
+    dep = AppliedThenTimedOut(registry=registry)
+    history = InMemoryHistory()
+    BlueGreen(dep, clock=dep.clock, history=history, alias="production").deploy("fraud", "1")
+    rollout = BlueGreen(dep, clock=dep.clock, history=history, alias="production").deploy(
+        "fraud", "2"
+    )
+    dep.flaky = 3
+
+    assert rollout.rollback() is rollout
+
+    assert rollout.status is RolloutStatus.ROLLED_BACK
+    assert not rollout.undo_window_open
+    assert slots(dep) == [("blue", "1", 100, True)]  # the failed version's slot removed
+    assert registry.aliases("fraud")["production"] == "1"
+    stored = history.records("fraud")[-1]
+    assert (stored.version, stored.status) == ("2", RolloutStatus.ROLLED_BACK)
+    assert any(e.kind is EventKind.TRAFFIC and e.data.get("read_back") for e in rollout.history)
+
+
+class Blind(InMemoryDeployer):
+    """Once set_traffic starts failing (before doing anything), state() fails too."""
+
+    blind = False
+
+    def set_traffic(self, weights: Mapping[str, int]) -> None:
+        if self.blind:
+            raise TimeoutError("the platform's API timed out")
+        super().set_traffic(weights)
+
+    def state(self) -> DeployerState:
+        if self.blind and self.switching:
+            raise TimeoutError("the platform's API timed out")
+        return super().state()
+
+    switching = False
+
+    def wait_ready(self, slot: str, timeout: float) -> bool:
+        ready = super().wait_ready(slot, timeout)
+        self.switching = self.blind  # from the switch back on, nothing answers
+        return ready
+
+
+def test_a_switch_back_whose_outcome_cannot_be_read_changes_nothing_and_says_so() -> None:
+    dep = Blind()
+    rollout = promoted(dep)
+    dep.blind = True
+
+    with pytest.raises(RolloutAborted) as caught:
+        rollout.rollback()
+
+    message = str(caught.value)
+    assert "could not be read back, so whether any traffic moved is not known" in message
+    assert "still holds" not in message  # no claim the state did not support
+    assert rollout.status is RolloutStatus.SUCCEEDED
+    assert rollout.undo_window_open
+    dep.blind = dep.switching = False
+    assert slots(dep) == WARM
+    assert rollout.rollback() is rollout  # the API answers again: one switch
+    assert slots(dep) == [("blue", "1", 100, True)]
+
+
+def test_a_switch_back_that_failed_is_told_from_the_state_read_back() -> None:
+    dep = InMemoryDeployer()
+    rollout = promoted(dep)
+    dep.inject(Fault("set_traffic", times=3))
+
+    with pytest.raises(RolloutAborted) as caught:
+        rollout.rollback()
+
+    message = str(caught.value)
+    assert "read back: 2 is serving from green, and blue holds 1" in message
+    assert "ready and healthy" not in message
 
 
 class Stuck(InMemoryDeployer):

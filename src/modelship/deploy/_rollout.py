@@ -11,9 +11,10 @@ in its decision log).
 
 Rollback never scales the good version down: within the undo window it is one traffic
 switch back to the previous slot (still at full size, and checked healthy and ready
-before any traffic moves; a switch that fails leaves everything as it was, the window
-open); after the window it redeploys the previous version through the strategy's normal
-path, which leaves the serving slot alone until the new one is ready.
+before any traffic moves; a switch that fails is told from the state read back: taken
+effect, a rollback; the previous slot gone, a redeploy; else everything is left as it
+was, the window open); after the window it redeploys the previous version through the
+strategy's normal path, which leaves the serving slot alone until the new one is ready.
 """
 
 from __future__ import annotations
@@ -29,7 +30,12 @@ import numpy as np
 from modelship import _json
 from modelship._shown import brief
 from modelship.deploy._clock import Clock
-from modelship.deploy._errors import DeployError, HistoryError, RollbackUnavailable
+from modelship.deploy._errors import (
+    DeployError,
+    HistoryError,
+    RollbackUnavailable,
+    SlotNotFound,
+)
 from modelship.deploy._lock import exclusive
 from modelship.deploy._protocol import Deployer, DeployerState, SlotHealth
 from modelship.deploy._record import (
@@ -547,12 +553,22 @@ class Rollout:
             return None
         return state if ok else None
 
-    def route_all_to(self, slot: str, why: str, attempts: int = 3) -> bool:
-        """Send all traffic to ``slot``, retrying a failing call a bounded number of times."""
+    def route_all_to(
+        self, slot: str, why: str, attempts: int = 3, raised: list[Exception] | None = None
+    ) -> bool:
+        """Send all traffic to ``slot``, retrying a failing call a bounded number of times;
+        what each failed attempt raised is added to ``raised`` (if given)."""
+
+        def set_traffic(weights: Mapping[str, int]) -> None:
+            try:
+                self._deployer.set_traffic(weights)
+            except Exception as exc:
+                if raised is not None:
+                    raised.append(exc)
+                raise
+
         for attempt in range(1, attempts + 1):
-            ok, _ = self.call(
-                f"set_traffic({{{slot!r}: 100}})", self._deployer.set_traffic, {slot: 100}
-            )
+            ok, _ = self.call(f"set_traffic({{{slot!r}: 100}})", set_traffic, {slot: 100})
             if ok:
                 self.event(
                     EventKind.TRAFFIC,
@@ -750,10 +766,15 @@ class Rollout:
         RolloutAborted
             Within the undo window, the previous slot was ready and healthy but the switch
             back failed (``set_traffic`` raised in every attempt: a platform's API down for
-            a while). Nothing is redeployed or scaled down and the undo window stays open,
-            so calling :meth:`rollback` again once the deployer answers is still one
-            switch; the failure is recorded (an ``error`` event) and ``rollout`` is this
-            rollout, still succeeded. Also what a redeploy raises when it aborts.
+            a while), and the state read back shows the previous slot still holding the
+            previous version without all the traffic, or cannot be read. Nothing is
+            redeployed or scaled down and the undo window stays open, so calling
+            :meth:`rollback` again once the deployer answers is still one switch; the
+            failure is recorded (an ``error`` event) and ``rollout`` is this rollout, still
+            succeeded. A switch that raised but took effect (the state read back shows all
+            the traffic on the previous slot) is a rollback that succeeded; one whose
+            previous slot is gone meanwhile (``SlotNotFound``, or the state read back says
+            so) redeploys. Also what a redeploy raises when it aborts.
         RolloutInProgress
             Another rollout holds the deployer's rollout lock; nothing was changed.
 
@@ -985,8 +1006,12 @@ class Rollout:
                 health=None if health is None else health.detail,
             )
             return False
-        if not self.route_all_to(prev, f"rollback of {self.version} to {self.previous_version}"):
-            raise self._switch_back_failed(prev)
+        raised: list[Exception] = []
+        why = f"rollback of {self.version} to {self.previous_version}"
+        if not self.route_all_to(prev, why, raised=raised) and not self._switched_anyway(
+            prev, raised
+        ):
+            return False  # the previous slot is gone: the redeploy restores the service
         self.status = RolloutStatus.ROLLED_BACK
         self._close_undo_window()  # saved with the next event
         self.event(
@@ -1025,26 +1050,108 @@ class Rollout:
         self.scale_down(self.slot, f"{self.version} was rolled back")
         return True
 
-    def _switch_back_failed(self, prev: str) -> RolloutAborted:
-        """The rollback's error once the switch back to ``prev`` (there, ready and healthy)
-        failed in every attempt, recorded: the undo window stays open and ``prev`` is left
-        as it is.
+    def _switched_anyway(self, prev: str, raised: Sequence[Exception]) -> bool:
+        """After the switch back to ``prev`` failed in every attempt (``raised``): whether
+        it took effect all the same, from the state read back; or False when ``prev`` can no
+        longer take the traffic, so the redeploy runs; else raise (recorded).
 
-        Routing failed, not the previous version (a platform's API that times out for a
-        while): a redeploy would only go through the same API, and its abort would remove
-        the one slot holding the previous version ready. Nothing changed, so the next
-        rollback is still one traffic switch.
+        ``set_traffic`` raising does not tell what it did: a read timeout after the write
+        applied it, and a slot evicted after its probe makes it raise
+        :class:`SlotNotFound`. So the state is read back, and:
+
+        - ``prev`` holds the previous version and all the traffic: the switch was applied;
+          True, and the rollback goes on as a switch that answered (the alias, the removal
+          of the failed slot, the record).
+        - ``prev`` is gone, holds another version or is not ready: no switch back to it
+          can work, and the previous version is redeployed, as when it was found so
+          before the switch (False).
+        - ``prev`` holds the previous version, ready, without all the traffic: the routing
+          failed, not the previous version (a platform's API down for a while): a redeploy
+          would go through the same API, and its abort would remove the one slot holding
+          the previous version ready. :class:`RolloutAborted` is raised, nothing else
+          changed, the undo window open: the next rollback is still one switch.
+        - the state cannot be read back: what serves is not known, so nothing more is
+          done and :class:`RolloutAborted` says so (a redeploy or a removal chosen blind
+          may take away the one slot holding the previous version), unless the switch
+          raised :class:`SlotNotFound`: the deployer said ``prev`` is gone, and the
+          redeploy runs (its first look raises, changing nothing, while the state still
+          cannot be read).
         """
+        gone = any(isinstance(exc, SlotNotFound) for exc in raised)
+        state = self.observe()
+        if state is None:
+            if not gone:
+                raise self._switch_back_failed(prev, None)
+            self.event(
+                EventKind.ROLLBACK,
+                f"previous slot {prev} is gone (set_traffic raised SlotNotFound, and the "
+                "state could not be read back): redeploying",
+                slot=prev,
+            )
+            return False
+        held = state.slot(prev)
+        if held is None or (held.model, held.version) != (self.model, self.previous_version):
+            now = "holds no version" if held is None else f"holds {_shown(held.version)}"
+            self.event(
+                EventKind.ROLLBACK,
+                f"the switch back to {prev} failed, and {prev} now {now}, not "
+                f"{self.previous_version}: redeploying",
+                slot=prev,
+            )
+            return False
+        live = [s.slot for s in state.slots if s.weight > 0]
+        if live == [prev] and held.ready:
+            self.event(
+                EventKind.TRAFFIC,
+                f"all traffic to {prev}: rollback of {self.version} to "
+                f"{self.previous_version} (set_traffic raised, but the state read back shows "
+                "the switch applied)",
+                weights={prev: 100},
+                read_back=True,
+            )
+            return True
+        if not held.ready and prev not in live:
+            self.event(
+                EventKind.ROLLBACK,
+                f"the switch back to {prev} failed, and {prev} is no longer ready: redeploying",
+                slot=prev,
+            )
+            return False
+        raise self._switch_back_failed(prev, state)
+
+    def _switch_back_failed(self, prev: str, state: DeployerState | None) -> RolloutAborted:
+        """The rollback's error once the switch back to ``prev`` failed in every attempt
+        and ``state`` (read back after it; None if it could not be) shows it did not take
+        effect, recorded: the undo window stays open and ``prev`` is left as it is (see
+        :meth:`_switched_anyway`)."""
         # The last attempt's error, as call() recorded it (the CLI shows the message, not
-        # the history), cut to a bounded length; then what serves, read back.
-        last = self._events[-1] if self._events else None
-        said = last.message if last is not None and last.kind is EventKind.ERROR else ""
+        # the history), cut to a bounded length; then what the state read back says.
+        errors = [e for e in self._events if e.kind is EventKind.ERROR]
+        said = next(
+            (
+                e.message
+                for e in reversed(errors)
+                if str(e.data.get("call", "")).startswith("set_traffic(")
+            ),
+            "",
+        )
         cause = f" ({said if len(said) <= 500 else said[:497] + '...'})" if said else ""
-        now = describe_traffic(self.observe())
+        if state is None:
+            now = (
+                "the deployer's state could not be read back, so whether any traffic moved "
+                f"is not known; look at deployer.state(): if {prev} holds "
+                f"{self.previous_version} with all the traffic, the switch was applied"
+            )
+        else:
+            held = state.slot(prev)
+            assert held is not None  # checked by _switched_anyway
+            now = (
+                f"read back: {describe_traffic(state)}, and {prev} holds "
+                f"{self.previous_version}" + ("" if held.ready else " (not ready)")
+            )
         why = (
             f"switching traffic back to {prev} failed in every attempt{cause}; {now}. "
-            f"Nothing was redeployed or scaled down: {prev} still holds "
-            f"{self.previous_version}, ready and healthy, and the undo window stays open"
+            f"Nothing was redeployed or scaled down, and the undo window stays open"
         )
         self.event(
             EventKind.ERROR,

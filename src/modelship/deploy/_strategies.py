@@ -445,7 +445,8 @@ class _Strategy:
         # An abort runs (see aborting).
         self._aborting = False
         # The state the deploy under way found (see _serving), and the slot it writes if
-        # that slot held the same version ready already: an abort keeps that one.
+        # that slot held the same version ready already and was not applied over since
+        # (see _start_slot): an abort keeps that one.
         self._found: DeployerState | None = None
         self._warm: str | None = None
         # The last rollout this strategy promoted: a later deploy that reuses its previous
@@ -675,6 +676,10 @@ class _Strategy:
         ok, _ = rollout.call(call, dep.apply, slot, model, version, spec)
         if not ok:
             return why(f"starting {version} in {slot} failed", call)
+        if slot == self._warm:
+            # Applied over: the server that held the version ready is replaced by one that
+            # has yet to prove itself, which an abort removes as any other.
+            self._warm = None
         digest = _remember_spec(spec)
         if what is None:
             self._close_undo_window(rollout, slot)
@@ -857,13 +862,17 @@ class _Strategy:
                 rollout.route_all_to(stable.slot, f"abort: {why}")
         held = state.slot(target) if state is not None else None
         if held is not None and (held.model, held.version) == (rollout.model, rollout.version):
-            if target == self._warm:
+            if target == self._warm and held.ready:
                 # It held this version ready before the rollout (a rollback's redeploy
-                # into the previous slot, kept warm for the undo window): removing it
-                # would take away the way back this rollout was to restore.
+                # into the previous slot, kept warm for the undo window) and the rollout
+                # did not apply over it (its apply failed, or it never came to it), so the
+                # server there is still that one: removing it would take away the way
+                # back this rollout was to restore. A slot applied over holds a new server,
+                # which is removed as any that did not make it.
                 rollout.event(
                     EventKind.ERROR,
-                    f"{target} kept: it held {rollout.version} ready before this rollout began",
+                    f"{target} kept: it held {rollout.version} ready before this rollout "
+                    "began, and this rollout did not apply over it",
                     slot=target,
                 )
             else:
