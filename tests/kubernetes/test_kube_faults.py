@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import copy
+import functools
+import threading
 from collections.abc import Callable, Iterator
 
+import attrs
 import pytest
-from _kube_helpers import NS
+from _kube_helpers import NS, Snapshot, restored, snapshot
 
 from modelship.deploy import (
     BlueGreen,
@@ -40,12 +44,16 @@ TIMEOUT = 0.15  # the client's timeout when a fault holds requests; the fault ho
 
 
 def strategy(
-    name: str, dep: KubernetesDeployer, spec: DeploymentSpec, steps: tuple[int, ...] = STEPS
+    name: str,
+    dep: KubernetesDeployer,
+    spec: DeploymentSpec,
+    steps: tuple[int, ...] = STEPS,
+    progress_deadline: float = 5.0,
 ) -> BlueGreen | Canary:
     kwargs = {
         "history": InMemoryHistory(),
         "alias": None,
-        "progress_deadline": 5.0,
+        "progress_deadline": progress_deadline,
         "undo_window": 600.0,
         "policy": GatePolicy(interval=0.01, deadline=1),
     }
@@ -96,23 +104,68 @@ def traffic_options(traffic: str) -> dict[str, object]:
     return dict(ROUTE) if traffic == "httproute" else {}
 
 
-def requests_of_a_clean_rollout(name: str, make: Make, kube: FakeKube, spec: DeploymentSpec) -> int:
-    dep = make()
-    strategy(name, dep, spec).deploy("fraud", "1")
-    before = len(kube.requests)
-    strategy(name, dep, spec).deploy("fraud", "2")
-    return len([r for r in kube.requests[before:] if r.query.get("watch") != "true"])
+def deploy_first(name: str, make: Make, kube: FakeKube, spec: DeploymentSpec) -> Snapshot:
+    """Version 1 deployed on ``kube``: the cluster state every rollout step starts from.
+
+    Each step used to deploy version 1 on its own fresh fake first, a quarter of its
+    work: a fake :func:`restored` from this snapshot is the same starting point, and the
+    deploy it replayed is not what is tested (test_kube_deployer tests it).
+    """
+    strategy(name, make(), spec).deploy("fraud", "1")
+    return snapshot(kube)
 
 
-def requests_of_a_clean_rollback(
-    name: str, make: Make, kube: FakeKube, spec: DeploymentSpec
+def requests_of_a_clean_rollout(
+    name: str, make: Make, first: Snapshot, spec: DeploymentSpec
 ) -> int:
+    with restored(first) as clean:  # the state every step starts from
+        strategy(name, make(server=clean.url), spec).deploy("fraud", "2")
+        return len([r for r in clean.requests if r.query.get("watch") != "true"])
+
+
+@attrs.frozen
+class Promoted:
+    """Version 2 promoted over version 1 on the template fake: what each rollback step copies."""
+
+    rollout: Rollout
+    deployer: KubernetesDeployer
+    history: InMemoryHistory
+    cluster: Snapshot
+
+    def rebound(self, dep: KubernetesDeployer) -> Rollout:
+        """A copy of the rollout, on ``dep`` (pointed at a :func:`restored` copy of the fake).
+
+        As if ``dep`` had made it: its undo window, slots and events are the rollout's; its
+        history a copy of the records; its deployer (and its strategy's) is ``dep``. The
+        template's rollout is not changed, so each step rolls back its own.
+        """
+        history = InMemoryHistory()
+        for record in self.history.records(self.rollout.model):
+            history.save(record)
+        memo = {id(self.deployer): dep, id(self.history): history}
+        return copy.deepcopy(self.rollout, memo)
+
+
+def promote_second(name: str, make: Make, kube: FakeKube, spec: DeploymentSpec) -> Promoted:
+    """Versions 1 then 2 deployed on ``kube``: the state each rollback step starts from.
+
+    Each step used to deploy both on its own fresh fake first (70-80 % of its
+    requests): a copy of the cluster state (:func:`restored`) and of the rollout
+    (:meth:`Promoted.rebound`) is the same starting point, and the two deploys are not
+    what is tested (each rollout step is, in the test above).
+    """
+    deploy_first(name, make, kube, spec)
     dep = make()
-    strategy(name, dep, spec).deploy("fraud", "1")
-    rollout = strategy(name, dep, spec).deploy("fraud", "2")
-    before = len(kube.requests)
-    rollout.rollback()
-    return len([r for r in kube.requests[before:] if r.query.get("watch") != "true"])
+    second = strategy(name, dep, spec)
+    assert isinstance(second.history, InMemoryHistory)
+    rollout = second.deploy("fraud", "2")
+    return Promoted(rollout, dep, second.history, snapshot(kube))
+
+
+def requests_of_a_clean_rollback(promoted: Promoted, make: Make) -> int:
+    with restored(promoted.cluster) as clean:
+        promoted.rebound(make(server=clean.url)).rollback()
+        return len([r for r in clean.requests if r.query.get("watch") != "true"])
 
 
 def assert_never_zero(kube: FakeKube) -> None:
@@ -122,19 +175,53 @@ def assert_never_zero(kube: FakeKube) -> None:
 
 
 def deploy_with_fault(
-    name: str, make: Make, kube: FakeKube, spec: DeploymentSpec, fault: Fault
+    name: str,
+    make: Make,
+    kube: FakeKube,
+    spec: DeploymentSpec,
+    fault: Fault,
+    progress_deadline: float = 5.0,
 ) -> tuple[KubernetesDeployer, Rollout | None]:
+    """Version 1 deployed, then version 2 with ``fault`` (``progress_deadline``: its own)."""
     dep = make()
     strategy(name, dep, spec).deploy("fraud", "1")
+    return dep, deploy_second_with_fault(name, dep, kube, spec, fault, progress_deadline)
+
+
+def deploy_second_with_fault(
+    name: str,
+    dep: KubernetesDeployer,
+    kube: FakeKube,
+    spec: DeploymentSpec,
+    fault: Fault,
+    progress_deadline: float = 5.0,
+) -> Rollout | None:
+    """Version 2 deployed with ``fault`` over version 1; None if the rollout aborted."""
     kube.watch_serving(NS, "fraud")
     kube.inject(fault)
     try:
-        return dep, strategy(name, dep, spec).deploy("fraud", "2")
+        return strategy(name, dep, spec, progress_deadline=progress_deadline).deploy("fraud", "2")
     except RolloutAborted:
-        return dep, None
+        return None
 
 
-def each_step(total: int, check: Callable[[int], None]) -> None:
+@contextlib.contextmanager
+def copy_of(snap: Snapshot, stopping: list[threading.Thread]) -> Iterator[FakeKube]:
+    """A fake :func:`restored` from ``snap`` and started; stopped in the background after.
+
+    Stopping waits for the server loop's next poll (15 ms on average): the next step need
+    not wait for it. :func:`each_step` joins the threads in ``stopping``.
+    """
+    fake = restored(snap).start()
+    try:
+        yield fake
+    finally:
+        stop = threading.Thread(target=fake.stop, name="fake-kube-stop")
+        stop.start()
+        stopping.append(stop)
+
+
+def each_step(total: int, check: Callable[[int], None], stopping: list[threading.Thread]) -> None:
     """``check(step)`` for every step, two at a time; the first failure, in step order.
 
     Each step has its own fake, deployer and fault, and spends most of its time waiting
@@ -148,22 +235,25 @@ def each_step(total: int, check: Callable[[int], None]) -> None:
             pass
     finally:
         pool.shutdown(cancel_futures=True)
+        for stop in stopping:  # every fake of the steps stopped before the test ends
+            stop.join()
 
 
 @pytest.mark.parametrize(("name", "kind", "traffic"), CASES)
 def test_a_failing_request_at_any_step_leaves_a_version_serving(
     name: str, kind: str, traffic: str, make_deployer: Make, kube: FakeKube, spec: DeploymentSpec
 ) -> None:
-    total = requests_of_a_clean_rollout(
-        name, lambda **kw: make_deployer(**traffic_options(traffic), **kw), kube, spec
-    )
+    make = functools.partial(make_deployer, **traffic_options(traffic))
+    first = deploy_first(name, make, kube, spec)
+    total = requests_of_a_clean_rollout(name, make, first, spec)
     assert total > 10
+
+    stopping: list[threading.Thread] = []
 
     def check(step: int) -> None:
         fault = failing(kind, step)
-        with FakeKube(timings=kube.timings) as fresh:
-            dep = make_deployer(server=fresh.url, **traffic_options(traffic))
-            strategy(name, dep, spec).deploy("fraud", "1")
+        with copy_of(first, stopping) as fresh:  # version 1 serving, as deploy_first left it
+            dep = make(server=fresh.url)
             fresh.watch_serving(NS, "fraud", route=traffic == "httproute")
             fresh.inject(fault)
             aborted = False
@@ -181,24 +271,25 @@ def test_a_failing_request_at_any_step_leaves_a_version_serving(
             if aborted:
                 assert serving.version == "1", f"abort at {step} left {serving.version} serving"
 
-    each_step(total, check)
+    each_step(total, check, stopping)
 
 
 @pytest.mark.parametrize(("name", "kind", "traffic"), CASES)
 def test_a_failing_request_at_any_step_of_a_rollback_leaves_a_version_serving(
     name: str, kind: str, traffic: str, make_deployer: Make, kube: FakeKube, spec: DeploymentSpec
 ) -> None:
-    total = requests_of_a_clean_rollback(
-        name, lambda **kw: make_deployer(**traffic_options(traffic), **kw), kube, spec
-    )
+    make = functools.partial(make_deployer, **traffic_options(traffic))
+    promoted = promote_second(name, make, kube, spec)
+    total = requests_of_a_clean_rollback(promoted, make)
     assert total > 5
+
+    stopping: list[threading.Thread] = []
 
     def check(step: int) -> None:
         fault = failing(kind, step)
-        with FakeKube(timings=kube.timings) as fresh:
-            dep = make_deployer(server=fresh.url, **traffic_options(traffic))
-            strategy(name, dep, spec).deploy("fraud", "1")
-            rollout = strategy(name, dep, spec).deploy("fraud", "2")
+        with copy_of(promoted.cluster, stopping) as fresh:  # 2 over 1, in the undo window
+            dep = make(server=fresh.url)
+            rollout = promoted.rebound(dep)
             fresh.watch_serving(NS, "fraud", route=traffic == "httproute")
             fresh.inject(fault)
             try:
@@ -213,7 +304,7 @@ def test_a_failing_request_at_any_step_of_a_rollback_leaves_a_version_serving(
             if back is not None and back.version == "1":
                 assert serving.version == "1", f"a rollback left {serving.version} serving"
 
-    each_step(total, check)
+    each_step(total, check, stopping)
 
 
 SLOW_PODS = Timings(tick=0.003, pod_ready=0.2, deadline_scale=0.02)  # every wait watches
@@ -223,22 +314,22 @@ SLOW_PODS = Timings(tick=0.003, pod_ready=0.2, deadline_scale=0.02)  # every wai
 def test_a_410_on_any_watch_relists_and_the_rollout_completes(
     name: str, make_deployer: Make, spec: DeploymentSpec
 ) -> None:
-    with FakeKube(timings=SLOW_PODS) as clean:
-        dep = make_deployer(server=clean.url)
-        strategy(name, dep, spec).deploy("fraud", "1")
-        before = len(clean.requests)
-        strategy(name, dep, spec).deploy("fraud", "2")
-        watches = len([r for r in clean.requests[before:] if r.query.get("watch") == "true"])
+    with FakeKube(timings=SLOW_PODS) as template:  # version 1, for each case to start from
+        first = deploy_first(
+            name, functools.partial(make_deployer, server=template.url), template, spec
+        )
+    with restored(first) as clean:
+        strategy(name, make_deployer(server=clean.url), spec).deploy("fraud", "2")
+        watches = len([r for r in clean.requests if r.query.get("watch") == "true"])
     assert watches >= 1
     hit = 0
     for skip in [*range(watches), None]:  # each watch in turn, then every watch
         gone = Fault(
             kind=FaultKind.GONE, watch=True, skip=skip or 0, times=None if skip is None else 1
         )
-        with FakeKube(timings=SLOW_PODS) as kube:
-            dep, rollout = deploy_with_fault(
-                name, lambda **kw: make_deployer(server=kube.url, **kw), kube, spec, gone
-            )
+        with restored(first) as kube:
+            dep = make_deployer(server=kube.url)
+            rollout = deploy_second_with_fault(name, dep, kube, spec, gone)
             hit += gone.times == 0 or gone.times is None
             assert rollout is not None, f"a 410 on watch {skip} aborted the rollout"
             assert_never_zero(kube)
@@ -276,7 +367,11 @@ def test_a_new_version_that_never_becomes_ready_aborts_with_the_old_one_serving(
     name: str, make_deployer: Make, kube: FakeKube, spec: DeploymentSpec
 ) -> None:
     kube.never_ready({"modelship.io/version": "2"})
-    dep, rollout = deploy_with_fault(name, make_deployer, kube, spec, Fault(times=0))
+    # Version 2 is waited for until the progress deadline, whatever its length: 1 s, not 5 s
+    # (a healthy slot here is Ready in well under 0.1 s, and what is tested is the abort).
+    dep, rollout = deploy_with_fault(
+        name, make_deployer, kube, spec, Fault(times=0), progress_deadline=1.0
+    )
     assert rollout is None
     assert_never_zero(kube)
     serving = dep.state().serving()
