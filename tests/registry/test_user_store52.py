@@ -198,3 +198,74 @@ def test_answers_and_what_is_no_failure_of_the_store_pass_unchanged() -> None:
 
         with pytest.raises(type(raised)):
             ms.Registry(_Raises()).store.exists("k")
+
+
+# --- 3. a claim retried after a lost reply (a legitimate history) -------------------------
+
+
+class _LosesReply(MemoryStore):
+    """A store whose client retries a create whose first attempt landed but whose reply was
+    lost (redis-py's Retry, boto3's standard retries of a conditional put): the retry is
+    told "taken", so the create of ``lose`` raises FileExistsError once, after landing."""
+
+    def __init__(self, lose: str) -> None:
+        super().__init__()
+        self.lose: str | None = lose
+
+    def create(self, key: str, data: bytes, *, allow_empty: bool = False) -> None:
+        super().create(key, data, allow_empty=allow_empty)
+        if key == self.lose:
+            self.lose = None
+            raise FileExistsError(key)
+
+
+_KEYS = pytest.mark.parametrize("key", [None, b"k" * 32], ids=["unsigned", "signed"])
+
+
+def _retried_x(key: bytes | None) -> _LosesReply:
+    """Version 1 at slot 1; explicit version "x" whose claim of slot 2 landed but was
+    answered "taken": commit claimed slot 3 with the same claim and committed there."""
+    store = _LosesReply(SLOT_2)
+    reg = ms.Registry(store, signing_key=key)
+    reg.register(model_name="m", model=b"1", serializer="bytes", lineage={})
+    x = reg.register(model_name="m", model=b"x", version="x", serializer="bytes", lineage={})
+    assert x.sequence == 3
+    two, three = (json.loads(store.read(slot_key("m", s))) for s in (2, 3))
+    assert (two["version"], two["registration"]) == ("x", x.registration)
+    assert (three["version"], three["registration"]) == ("x", x.registration)
+    return store
+
+
+@_KEYS
+def test_latest_steps_down_past_a_claim_retried_after_a_lost_reply(key: bytes | None) -> None:
+    store = _retried_x(key)
+    reg = ms.Registry(store, signing_key=key)
+    assert reg.get("m", "latest").version == "x"
+    reg.delete("m", "x")
+    assert ms.Registry(store, signing_key=key).get("m", "latest").version == "1"
+    assert ms.Registry(store, signing_key=key).load("m", "latest") == b"1"
+    reg.gc(grace_seconds=0)  # leaves both slots of the committed claim
+    assert ms.Registry(store, signing_key=key).get("m", "latest").version == "1"
+
+
+@_KEYS
+def test_latest_steps_down_past_a_retried_claim_archived_during_the_walk(
+    key: bytes | None,
+) -> None:
+    # Version "y" at slot 4, archived: the walk lists the archived versions there, before
+    # "x" is archived (just before the walk reads its manifest), so slot 2 is not skipped
+    # as listed: its manifest is read, and says slot 3.
+    store = _retried_x(key)
+    writer = ms.Registry(store, signing_key=key)
+    writer.register(model_name="m", model=b"y", version="y", serializer="bytes", lineage={})
+    writer.delete("m", "y")
+    done: list[bool] = []
+
+    def archive_x(operation: str, at: str) -> None:
+        if operation == "read" and at == "models/m/versions/x.json" and not done:
+            done.append(True)
+            writer.delete("m", "x")
+
+    reader = ms.Registry(HookStore(store, before=archive_x), signing_key=key)
+    assert reader.get("m", "latest").version == "1"
+    assert done == [True]

@@ -6,11 +6,17 @@ a few probes), one step down per slot, skipping dead slots, registrations not ye
 committed and versions that are not live. A manifest counts only if it is the
 registration its slot names, so a manifest written by a registration that lost its slot
 is never taken for the latest. A slot is tied to its number too, also without a signing
-key (which binds a signed slot to its key): a registration claims each version at one
-slot only and its manifest holds that slot's number, so a slot naming its registration's
-manifest of another number, or a second slot of one registration's claim, holds another
-slot's document (a stale replica, a wrong shard) and raises
+key (which binds a signed slot to its key): a registration's manifest holds the number of
+the last slot it claimed, and it claims a version at more than one slot only when a
+create's reply was lost (:func:`~modelship.registry._commit.commit` retries at the next
+slot with the same claim), always upwards, so its manifest is at the highest of them. A
+slot naming its registration's manifest of a lower number, or of a higher one whose slot
+does not hold that claim, and two slots of one registration's claim below the slot its
+manifest names, hold another slot's document (a stale replica, a wrong shard) and raise
 :class:`~modelship.IntegrityError`, rather than step down to an older version in silence.
+A lower slot of a retried claim is stepped down from. Without a signing key, a slot
+answered with a higher slot's document of the same registration cannot be told from such
+a retry, and is stepped down from too; with one, its signature (bound to its key) fails.
 
 Slots have no holes (the invariant of :mod:`~modelship.registry._hints`): none is ever
 removed, and slot ``n`` is created only once ``n - 1`` exists. A slot missing below the
@@ -60,7 +66,7 @@ from modelship.registry._layout import folder, is_document, manifest_key, number
 from modelship.registry._manifests import parse_manifest
 from modelship.registry._protocols import Store
 from modelship.registry._signing import Signer
-from modelship.registry._slots import check_slot
+from modelship.registry._slots import check_slot, read_slot
 from modelship.registry._states import check_marker, version_state
 
 __all__ = ["latest_live"]
@@ -84,17 +90,39 @@ def _hole(name: str, lowest: int, above: int) -> IntegrityError:
     )
 
 
-def _twice(name: str, lower: int, upper: int, version: str) -> IntegrityError:
-    """The error for slots ``lower`` and ``upper`` holding one registration's claim of
-    ``version``: each registration claims a version at one slot only (see
-    :func:`_committed`), so one of them holds the other's document."""
+def _twice(name: str, lower: int, upper: int, version: str, at: int) -> IntegrityError:
+    """The error for slots ``lower`` and ``upper`` (the highest slot holding it) holding one
+    registration's claim of ``version``, whose manifest says slot ``at``: a claim
+    retried after a lost reply (see :func:`_committed`) has its manifest at ``upper``, so
+    one of the slots holds the other's document."""
     return IntegrityError(
         f"sequence slots {slot_key(name, upper)} and {slot_key(name, lower)} hold the same "
-        f"registration's claim of version {version!r}, and a registration claims a "
-        "version at one slot only: the store answered one slot's document for the other "
-        "(a stale replica, a wrong shard, a file copied in by hand), so the latest version "
-        "cannot be told. Read them again once the store has settled, or restore them from "
-        "a copy of the registry"
+        f"registration's claim of version {version!r}, whose manifest "
+        f"{manifest_key(name, version)} says it took slot {at}; a registration claims a "
+        "version again only at a higher slot (a create retried after its reply was lost), "
+        "and its manifest holds the highest: the store answered one slot's document for "
+        "the other (a stale replica, a wrong shard, a file copied in by hand), so the "
+        "latest version cannot be told. Read them again once the store has settled, or "
+        "restore them from a copy of the registry"
+    )
+
+
+def _manifest(store: Store, name: str, slot: dict[str, Any], signer: Signer) -> ModelVersion | None:
+    """The manifest of the version ``slot`` names, read and checked; None if there is none."""
+    key = manifest_key(name, slot["version"])
+    try:
+        return parse_manifest(key, store.read(key), signer)
+    except FileNotFoundError:
+        return None
+
+
+def _holds(store: Store, name: str, seq: int, slot: dict[str, Any], signer: Signer) -> bool:
+    """Whether slot ``seq`` of ``name`` holds ``slot``'s claim (version and registration)."""
+    held = read_slot(store, name, seq, signer)
+    return (
+        held is not None
+        and not held.get("dead")
+        and (held["version"], held["registration"]) == (slot["version"], slot["registration"])
     )
 
 
@@ -162,33 +190,38 @@ def _committed(
 
     None for a registration not (yet) committed, or one whose version another registration
     committed (it lost the race for an explicit version, or an explicit version took the
-    number it tried): the walk steps down. Raises :class:`~modelship.IntegrityError` if
-    the manifest is the slot's own registration's but holds another sequence number: a
-    registration claims each version it tries at one slot only (:func:`~._commit.commit`
-    makes a new registration id per call, and tries either each slot's own number or one
-    explicit version, at the one slot it claims: it raises if that manifest is taken), and
-    its manifest holds that slot's number, which copies keep (:mod:`~._copy` copies slots
-    by key; gc only turns a slot dead). So the
-    document read at this slot is another slot's (a stale replica, a wrong shard, a file
-    copied in by hand), and the version it names is not this slot's: stepping down
-    would answer an older version as the latest, in silence.
+    number it tried), or a lower slot of a claim retried: the walk steps down.
+
+    A registration can claim one version at several slots: :func:`~._commit.commit` makes
+    a new registration id per call and moves to the next slot, with the same explicit
+    version, when a slot's create answers "taken"; a store whose client retries a create
+    whose first attempt landed but whose reply was lost answers just that. Its manifest
+    holds the number of the last slot it claimed, the highest (copies keep it: :mod:`~._copy`
+    copies slots by key; gc only turns slots of uncommitted registrations dead). So a
+    manifest of the slot's own registration at a higher number whose slot holds the same
+    claim makes this slot a retried one (one more slot read, only then). Raises
+    :class:`~modelship.IntegrityError` if the manifest is the slot's own registration's
+    at a lower number, or at a higher one whose slot does not hold the claim: the document
+    read at this slot is another slot's (a stale replica, a wrong shard, a file copied in
+    by hand), and the version it names is not this slot's: stepping down would answer an
+    older version as the latest, in silence.
     """
-    key = manifest_key(name, slot["version"])
-    try:
-        mv = parse_manifest(key, store.read(key), signer)
-    except FileNotFoundError:
+    mv = _manifest(store, name, slot, signer)
+    if mv is None:
         return None  # a registration not (yet) committed
     if mv.registration != slot.get("registration"):
         return None  # another registration committed this version: this one lost
     if mv.sequence != seq:
+        if mv.sequence > seq and _holds(store, name, mv.sequence, slot, signer):
+            return None  # a lower slot of a claim retried after a lost reply
         at = slot_key(name, seq)
         raise IntegrityError(
             f"sequence slot {at} holds the claim of version {slot['version']!r} by "
-            f"registration {mv.registration}, whose manifest {key} says it took slot "
-            f"{mv.sequence}: the store answered another slot's document for {at} (a stale "
-            "replica, a wrong shard, a file copied in by hand), so the latest version "
-            f"cannot be told. Read {at} again once the store has settled, or restore it "
-            "from a copy of the registry"
+            f"registration {mv.registration}, whose manifest {manifest_key(name, mv.version)} "
+            f"says it took slot {mv.sequence}: the store answered another slot's document "
+            f"for {at} (a stale replica, a wrong shard, a file copied in by hand), so the "
+            f"latest version cannot be told. Read {at} again once the store has settled, or "
+            "restore it from a copy of the registry"
         )
     return mv
 
@@ -217,7 +250,7 @@ def latest_live(store: Store, name: str, signer: Signer) -> ModelVersion | None:
     seq = above = top_slot(store, name)  # above: the lowest slot present seen so far
     marked: dict[str, str] | None = None  # listed once the walk meets a version not live
     skipped: list[tuple[int, dict[str, Any], str]] = []  # versions skipped as marked
-    claims: dict[tuple[str, str], int] = {}  # the slot of each (version, registration) met
+    claims: dict[tuple[str, str], int] = {}  # the highest slot of each claim met
     batch = 1
     while seq > 0:
         seqs = range(seq, max(seq - batch, 0), -1)
@@ -232,10 +265,13 @@ def latest_live(store: Store, name: str, signer: Signer) -> ModelVersion | None:
                 above = s
                 if slot.get("dead"):
                     continue  # a dead registration
-                claim = (slot["version"], slot["registration"])
-                if claim in claims:
-                    raise _twice(name, s, claims[claim], slot["version"])
-                claims[claim] = s
+                upper = claims.setdefault((slot["version"], slot["registration"]), s)
+                if upper != s:
+                    # A claim retried, or another slot's document: its manifest tells them
+                    # apart (one read, only for a claim met twice).
+                    mv = _manifest(store, name, slot, signer)
+                    if mv and mv.registration == slot["registration"] and mv.sequence != upper:
+                        raise _twice(name, s, upper, mv.version, mv.sequence)
                 if marked is not None and slot["version"] in marked:
                     skipped.append((s, slot, marked[slot["version"]]))
                     continue  # archived or purged when listed: no manifest or marker read
