@@ -15,6 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 
+import attrs
 import pytest
 
 import modelship as ms
@@ -415,3 +416,76 @@ def test_state_failing_at_a_rollbacks_start_is_a_recorded_deploy_error() -> None
     assert "TimeoutError" in rollout.history[-1].message
     assert slots(dep) == WARM
     assert rollout.rollback() is rollout  # the state answers again: one switch
+
+
+class AppliedThenNotReady(InMemoryDeployer):
+    """set_traffic({'blue': 100}) applies the change and raises (a read timeout after the
+    write) the next ``armed`` times; ``dies``: blue's server is dead after it (never ready
+    again); else one read-back of the state sees blue not ready (a probe failing once)."""
+
+    armed = 0
+    dies = False
+    blip = False
+
+    def set_traffic(self, weights: Mapping[str, int]) -> None:
+        if self.armed and dict(weights) == {"blue": 100}:
+            self.armed -= 1
+            super().set_traffic(weights)
+            with self._lock:
+                if self.dies:
+                    self._slots["blue"].ready = False
+                    self._slots["blue"].never_ready = True
+                else:
+                    self.blip = True
+            raise TimeoutError("read timed out (after the change was applied)")
+        super().set_traffic(weights)
+
+    def state(self) -> DeployerState:
+        state = super().state()
+        if self.blip:
+            self.blip = False
+            return DeployerState(
+                tuple(attrs.evolve(s, ready=False) if s.slot == "blue" else s for s in state.slots)
+            )
+        return state
+
+
+def test_a_switch_back_applied_to_a_slot_read_back_not_ready_for_a_moment_is_a_rollback() -> None:
+    # Review 52h: RolloutAborted ("call rollback() again"), then every rollback() refused
+    # ("a later rollout replaced it"), the alias left on the rolled-back version.
+    registry = ms.open_registry(f"memory://rollback52h-{uuid.uuid4().hex}")
+    for _ in range(2):
+        registry.register(model_name="fraud", model=b"w", serializer="bytes")
+    dep = AppliedThenNotReady(registry=registry)
+    history = InMemoryHistory()
+    BlueGreen(dep, clock=dep.clock, history=history, alias="production").deploy("fraud", "1")
+    rollout = BlueGreen(dep, clock=dep.clock, history=history, alias="production").deploy(
+        "fraud", "2"
+    )
+    dep.armed = 3
+
+    assert rollout.rollback() is rollout
+
+    assert rollout.status is RolloutStatus.ROLLED_BACK
+    assert slots(dep) == [("blue", "1", 100, True)]
+    assert registry.aliases("fraud")["production"] == "1"
+
+
+def test_a_switch_back_applied_to_a_dead_slot_redeploys_the_previous_version() -> None:
+    # Review 52h: all traffic left on a dead server, RolloutAborted, and every later
+    # rollback() refused: an outage nothing in modelship could end.
+    dep = AppliedThenNotReady()
+    dep.dies = True
+    history = InMemoryHistory()
+    BlueGreen(dep, clock=dep.clock, history=history).deploy("fraud", "1")
+    rollout = BlueGreen(dep, clock=dep.clock, history=history).deploy("fraud", "2")
+    dep.armed = 3
+
+    replacement = rollout.rollback()
+
+    assert replacement is not rollout
+    assert replacement.status is RolloutStatus.SUCCEEDED
+    assert rollout.status is RolloutStatus.ROLLED_BACK
+    serving = dep.state().serving()
+    assert serving is not None
+    assert (serving.slot, serving.version) == ("green", "1")

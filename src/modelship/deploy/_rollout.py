@@ -1062,9 +1062,13 @@ class Rollout:
         - ``prev`` holds the previous version and all the traffic: the switch was applied;
           True, and the rollback goes on as a switch that answered (the alias, the removal
           of the failed slot, the record).
-        - ``prev`` is gone, holds another version or is not ready: no switch back to it
-          can work, and the previous version is redeployed, as when it was found so
-          before the switch (False).
+        - ``prev`` holds the previous version and all the traffic, not ready: it is waited
+          for once more (as before the switch, :data:`_SWITCH_BACK_READY_WAIT`); ready, the
+          switch took effect (True); else the previous version is redeployed (False): the
+          traffic already left the failed slot, so a later rollback would be refused.
+        - ``prev`` is gone, holds another version or is not ready without traffic: no
+          switch back to it can work, and the previous version is redeployed, as when it
+          was found so before the switch (False).
         - ``prev`` holds the previous version, ready, without all the traffic: the routing
           failed, not the previous version (a platform's API down for a while): a redeploy
           would go through the same API, and its abort would remove the one slot holding
@@ -1100,7 +1104,21 @@ class Rollout:
             )
             return False
         live = [s.slot for s in state.slots if s.weight > 0]
-        if live == [prev] and held.ready:
+        if live == [prev] and not held.ready:
+            # Applied, but read back not ready (a probe failing once, or a server that died):
+            # waited for once more, as before the switch. Ready: the switch took effect.
+            # Not: the traffic already left the failed slot, so the next rollback would be
+            # refused ("a later rollout replaced it"): the previous version is redeployed.
+            wait = min(_SWITCH_BACK_READY_WAIT, self._progress_deadline)
+            ok, answer = self.call(f"wait_ready({prev!r})", self._deployer.wait_ready, prev, wait)
+            if not (ok and isinstance(answer, (bool, np.bool_)) and bool(answer)):
+                self.event(
+                    EventKind.ROLLBACK,
+                    f"the switch back to {prev} applied, but {prev} is not ready: redeploying",
+                    slot=prev,
+                )
+                return False
+        if live == [prev]:
             self.event(
                 EventKind.TRAFFIC,
                 f"all traffic to {prev}: rollback of {self.version} to "
