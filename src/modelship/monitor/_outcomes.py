@@ -79,10 +79,19 @@ f1                           percentile bootstrap of the 2x2 table (multinomial 
                              counts, exactly the row bootstrap; seeded)
 roc_auc                      DeLong's variance (placement values), normal, clipped to [0, 1]
                              (NaN, not clipped, with fewer than 2 positives or negatives)
-log_loss, brier, mae         normal interval of the mean of the per-row terms
-rmse                         normal interval of the mean squared error, square-rooted
-r2                           delta method on ``1 - mean(e^2) / mean((y - mean y)^2)``
+log_loss, brier, mae         Student's t interval (n - 1 df) of the mean of the per-row
+                             terms
+rmse                         Student's t interval of ``log`` of the mean squared error
+                             (delta method), exponentiated and square-rooted
+r2                           Student's t interval of ``log(mean(e^2) / mean((y - mean
+                             y)^2))`` (delta method), carried to ``r2 = 1 - that ratio``
 ==========================  =====================================================
+
+The t-based intervals are asymptotic: by simulation (4000 windows each, 95 % asked) they
+cover 0.92-0.94 at n = 20 and 0.94-0.95 at n = 200 with normal errors, less with
+heavy-tailed errors (rmse 0.86 at n = 20, 0.91 at n = 200 with Student-t(5) errors);
+docs/monitoring-quality.md has the table. Give a condition on them ``min_samples`` of 200
+or more.
 
 Examples
 --------
@@ -166,10 +175,10 @@ OUTCOME_METRICS: Mapping[str, tuple[Kind, str]] = {
     "recall": ("labels", "wilson"),
     "f1": ("labels", "bootstrap"),
     "roc_auc": ("scores", "delong"),
-    "log_loss": ("probabilities", "normal"),
-    "brier": ("probabilities", "normal"),
-    "mae": ("regression", "normal"),
-    "rmse": ("regression", "normal"),
+    "log_loss": ("probabilities", "t"),
+    "brier": ("probabilities", "t"),
+    "mae": ("regression", "t"),
+    "rmse": ("regression", "t"),
     "r2": ("regression", "delta"),
 }
 
@@ -1682,7 +1691,11 @@ def _proportion_bound(metric: str, y: FloatArray, pred: FloatArray, z: float) ->
     return _wilson(hits, total, z) if total else math.nan
 
 
-def _mean_bound(metric: str, y: FloatArray, pred: FloatArray, z: float) -> float:
+def _mean_bound(metric: str, y: FloatArray, pred: FloatArray, q: float) -> float:
+    """Student's t bound (``n - 1`` df) of the mean of the per-row terms; for rmse, the t
+    bound of ``log(mean squared error)`` (delta method), square-rooted: squared errors are
+    right-skewed, and a bound symmetric in the MSE misses high values far more often than
+    low ones (1 in 10 at n = 20 with normal errors, see the module's table)."""
     if metric == "mae":
         terms = np.abs(y - pred)
     elif metric in ("brier", "rmse"):
@@ -1694,20 +1707,41 @@ def _mean_bound(metric: str, y: FloatArray, pred: FloatArray, z: float) -> float
         eps = np.finfo(np.float64).eps
         p = np.clip(pred, eps, 1 - eps)
         terms = -np.where(y == 1, np.log(p), np.log1p(-p))
-    bound = float(np.mean(terms)) + z * _se(terms)
-    return math.sqrt(_clip(bound, 0.0, math.inf)) if metric == "rmse" else bound
+    t = _student(q, terms.size)
+    mean = float(np.mean(terms))
+    if metric != "rmse":
+        return mean + t * _se(terms)
+    if mean == 0.0 or math.isnan(t):  # no error at all: nothing to bound (or n < 2)
+        return math.sqrt(mean) if mean == 0.0 else math.nan
+    return math.sqrt(mean * _exp(t * _se(terms) / mean))
 
 
-def _r2_bound(value: float, y: FloatArray, pred: FloatArray, z: float) -> float:
-    """Delta method on ``1 - A/B``, ``A = mean(e^2)``, ``B = mean((y - mean y)^2)``."""
+def _r2_bound(value: float, y: FloatArray, pred: FloatArray, q: float) -> float:
+    """Student's t bound (``n - 1`` df) of ``log(A/B)``, ``A = mean(e^2)``, ``B = mean((y -
+    mean y)^2)``, by the delta method, carried to ``r2 = 1 - A/B``: on the log scale the
+    ratio's skew is mostly gone (the bound on ``r2`` itself missed low values 1 in 8 at n = 20)."""
     e2 = (y - pred) ** 2
     d2 = (y - y.mean()) ** 2
     a, b = float(e2.mean()), float(d2.mean())
     if b == 0 or y.size < 2:
         return math.nan
+    if a == 0:  # a perfect fit: r2 is 1 with no spread to bound
+        return value
     cov = np.cov(np.vstack([e2, d2]))
-    var = (cov[0, 0] / b**2 - 2 * a * cov[0, 1] / b**3 + a**2 * cov[1, 1] / b**4) / y.size
-    return value + z * math.sqrt(_clip(float(var), 0.0, math.inf))
+    var = (cov[0, 0] / a**2 - 2 * cov[0, 1] / (a * b) + cov[1, 1] / b**2) / y.size
+    se = math.sqrt(_clip(float(var), 0.0, math.inf))
+    return 1 - (1 - value) * _exp(-_student(q, y.size) * se)
+
+
+def _student(q: float, n: int) -> float:
+    """The level-``q`` quantile of Student's t with ``n - 1`` df (NaN for ``n < 2``), as
+    ``scipy.stats.t.ppf`` computes it (without importing scipy.stats)."""
+    return float(special.stdtrit(n - 1, q)) if n > 1 else math.nan
+
+
+def _exp(x: float) -> float:
+    """``exp(x)``, infinite past float's range instead of raising OverflowError."""
+    return math.exp(x) if x < 709.0 else math.inf
 
 
 def _bound(
@@ -1725,9 +1759,9 @@ def _bound(
         return _f1_bootstrap(y == 1, pred == 1, q, seed=seed)
     if method == "delong":
         return _clip(value + z * _delong_se(y == 1, pred), 0.0, 1.0)
-    if method == "normal":
-        return _mean_bound(metric, y, pred, z)
-    return _r2_bound(value, y, pred, z)
+    if method == "t":
+        return _mean_bound(metric, y, pred, q)
+    return _r2_bound(value, y, pred, q)
 
 
 def _se(terms: FloatArray) -> float:
