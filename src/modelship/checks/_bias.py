@@ -15,7 +15,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from modelship._columns import check_same_index, column_array, encoded_column
+from modelship._columns import check_same_index, column_array, encoded_column, is_missing
 from modelship._json import jsonable, malformed
 from modelship._params import Constraints, Interval, MappingOf, Options, check_parameters
 from modelship._shown import brief
@@ -322,9 +322,83 @@ def _labels(values: Any, what: str, *, check: bool) -> npt.NDArray[Any]:
     try:
         return sf.binary_labels(array, what)
     except CheckInputError as exc:
+        missing = _missing_labels(array, what)
+        if missing is not None:
+            raise CheckInputError(missing) from None
         if what == "y_pred":
             raise CheckInputError(f"{exc}; for scores, pass threshold=") from None
         raise
+
+
+_BIAS_INPUTS = "y_true, y_pred and sensitive"
+
+
+def _missing_labels(array: npt.NDArray[Any], what: str) -> str | None:
+    """Why 0/1 labels ``what`` with missing values (a pandas ``Int64`` column's NA, NaN,
+    ``None``) are refused, naming the first rows, or ``None`` when none is missing. Read
+    only once the labels were refused: "got 30 other values such as ['nan']; map the
+    labels to 0/1 first" sent the user to map labels that were not there.
+
+    >>> print(_missing_labels(np.array([0.0, np.nan, 1.0]), "y_true"))
+    y_true has 1 missing value (NaN, NA): drop the rows without a label from y_true,
+    y_pred and sensitive alike (keep = y_true.notna()); missing at position 1 (counted
+    from 0)
+    """
+    if array.ndim != 1:
+        return None
+    if array.dtype.kind == "f":
+        absent = np.isnan(array)
+    elif array.dtype.kind == "O":
+        absent = np.fromiter((is_missing(v) for v in array.tolist()), bool, len(array))
+    else:
+        return None
+    if not absent.any():
+        return None
+    count = int(absent.sum())
+    thing = "a label" if what == "y_true" else "a prediction"
+    return (
+        f"{what} has {count} missing value{'s' if count != 1 else ''} (NaN, NA): drop the "
+        f"rows without {thing} from {_BIAS_INPUTS} alike (keep = {what}.notna()); missing "
+        f"{positions(absent)}"
+    )
+
+
+def positions(rows: npt.NDArray[np.bool_], shown: int = 5) -> str:
+    """Where ``rows`` is set: the first ``shown`` positions, counted from 0, and how many
+    more (a message that names a count alone leaves the user to search for the rows).
+
+    >>> positions(np.array([False, True, True]))
+    'at positions 1, 2 (counted from 0)'
+    >>> positions(np.arange(10) % 2 == 0, shown=2)
+    'at positions 0, 2 and 3 more (counted from 0)'
+    """
+    found = np.flatnonzero(rows)
+    named = ", ".join(str(int(i)) for i in found[:shown])
+    more = f" and {len(found) - shown} more" if len(found) > shown else ""
+    return f"at position{'s' if len(found) != 1 else ''} {named}{more} (counted from 0)"
+
+
+def non_finite(values: npt.NDArray[np.float64], what: str, fix: str) -> str:
+    """Why ``values`` (``what``), numbers with a NaN, NA or infinite value, are refused:
+    how many of each, the first positions, and ``fix`` (what to do about them).
+
+    >>> print(non_finite(np.array([0.5, np.nan, np.inf]), "y_pred (scores)", "drop them"))
+    y_pred (scores) has 2 non-finite values (1 missing: NaN or NA; 1 infinite) at
+    positions 1, 2 (counted from 0): drop them
+    """
+    bad = ~np.isfinite(values)
+    count = int(bad.sum())
+    missing = int(np.isnan(values).sum())
+    if missing == count:
+        kinds = "missing: NaN or NA"
+    elif not missing:
+        kinds = "infinite"
+    else:
+        kinds = f"{missing} missing: NaN or NA; {count - missing} infinite"
+    return (
+        f"{what} has {count} non-finite value{'s' if count != 1 else ''} ({kinds}) "
+        f"{positions(bad)}: {fix}"
+    )
 
 
 def _real(values: Any, what: str) -> npt.NDArray[np.float64]:
@@ -333,7 +407,13 @@ def _real(values: Any, what: str) -> npt.NDArray[np.float64]:
         raise CheckInputError(f"{what} must be a 1-D array of numbers")
     result = array.astype(np.float64, copy=False)
     if not np.isfinite(result).all():
-        raise CheckInputError(f"{what} has {int((~np.isfinite(result)).sum())} non-finite values")
+        fix = (
+            f"drop the rows without a target from {_BIAS_INPUTS} alike"
+            if what == "y_true"
+            else f"drop the rows without a {'score' if '(scores)' in what else 'prediction'} "
+            f"from {_BIAS_INPUTS} alike, or give them one"
+        )
+        raise CheckInputError(non_finite(result, what, fix))
     return result
 
 

@@ -24,7 +24,13 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from modelship._columns import check_same_index, column_array, is_missing, named_items
+from modelship._columns import (
+    check_same_index,
+    column_array,
+    is_missing,
+    named_items,
+    series_name,
+)
 from modelship._json import jsonable, malformed
 from modelship._params import (
     Constraints,
@@ -36,7 +42,7 @@ from modelship._params import (
     check_parameters,
 )
 from modelship._shown import brief
-from modelship.checks._bias import MAX_GROUPS, RESAMPLES, first_of
+from modelship.checks._bias import MAX_GROUPS, RESAMPLES, first_of, non_finite, positions
 from modelship.checks._figures import against, amount, beside
 from modelship.checks._records import (
     ROUNDING_TOLERANCE,
@@ -584,7 +590,7 @@ def _vector(values: Any, what: str) -> npt.NDArray[np.float64]:
     if array.ndim == 2 and array.shape[1] == 1:
         array = array[:, 0]
     if array.ndim != 1:
-        raise CheckInputError(f"{what} must be one value per row, got shape {array.shape}")
+        raise CheckInputError(_not_one_per_row(array, what))
     if array.dtype.kind not in "iufb":
         raise CheckInputError(_not_numbers(array, what))
     out = array.astype(np.float64)
@@ -593,10 +599,46 @@ def _vector(values: Any, what: str) -> npt.NDArray[np.float64]:
         if what == "y" and missing:  # a pandas Int64 column's NA: a row without a label
             raise CheckInputError(
                 f"y has {missing} missing value{'s' if missing != 1 else ''} (NaN, NA): drop "
-                "the rows without a label from y and X alike (keep = y.notna())"
+                "the rows without a label from y and X alike (keep = y.notna()); missing "
+                f"{positions(np.isnan(out))}"
             )
-        raise CheckInputError(f"{what} has {int((~np.isfinite(out)).sum())} non-finite values")
+        raise CheckInputError(non_finite(out, what, _unscored(what)))
     return out
+
+
+def _not_one_per_row(array: npt.NDArray[Any], what: str) -> str:
+    """Why ``what`` of more than one value a row is refused, and what to pass: a
+    classifier's ``predict_proba`` output (two columns) is the usual mistake.
+
+    >>> print(_not_one_per_row(np.zeros((4, 2)), "candidate_scores"))
+    candidate_scores must be one value per row, got shape (4, 2): for a binary
+    classifier's predict_proba output, pass the positive class's column (scores[:, 1],
+    the probability of label 1)
+    """
+    said = f"{what} must be one value per row, got shape {array.shape}"
+    if what.endswith("_scores") and array.ndim == 2 and array.shape[1] == 2:
+        return (
+            f"{said}: for a binary classifier's predict_proba output, pass the positive "
+            "class's column (scores[:, 1], the probability of label 1)"
+        )
+    if what.endswith("_scores"):
+        return f"{said}: give one score a row (a binary classifier's probability of label 1)"
+    return said
+
+
+def _unscored(what: str) -> str:
+    """What to do about the rows of ``what`` (``y``, a side's given scores or its model's
+    predictions) without a finite value."""
+    if what == "y":
+        return "drop the rows without a finite target from y and X alike"
+    if what.endswith("_scores"):
+        return (
+            "drop those rows from y, X, both sides' scores and segments alike, or give them a score"
+        )
+    return (
+        f"the {what.split(maxsplit=1)[0]} model returned them for those rows of X: drop "
+        "the rows from X and y alike, or mend the model (impute its missing inputs)"
+    )
 
 
 def _not_numbers(array: npt.NDArray[Any], what: str) -> str:
@@ -788,7 +830,9 @@ class Degradation:
         hold one value per row. Labels are read as :class:`~modelship.checks.Bias` reads
         groups (``3.0`` reads ``"3"``); a column of more than 10,000 distinct labels (a
         continuous feature) is refused, as Bias refuses more groups. A column named
-        twice is compared once.
+        twice is compared once. A data frame or table (``X[["region"]]``, pandas, polars
+        or pyarrow) is its columns of labels, each compared as the column of ``X`` of
+        that name would be (``X`` is not needed).
     segment_margin : float, optional
         Allowed drop within a segment, for every metric: when given it wins over
         ``margins``; otherwise a segment is judged with the metric's ``margins`` entry,
@@ -1406,11 +1450,19 @@ class Degradation:
                 else:
                     kept[str(label)] = array
             return kept, small
-        columns = self._segment_columns(segments, n)
+        columns: dict[str, npt.NDArray[Any]] | None
+        if _is_frame(segments):
+            columns = _frame_columns(segments, n)
+        else:
+            columns = self._segment_columns(segments, n)
         if columns is None:
             values = column_array(segments, "`segments`")
+            if values.ndim == 2 and values.shape[1] == 1:  # X[:, [2]]: that column's labels
+                values = values[:, 0]
             if values.shape != (n,):
-                raise CheckInputError(f"`segments` has shape {values.shape}, the holdout {n} rows")
+                raise CheckInputError(
+                    f"`segments` has shape {values.shape}, the holdout {n} rows: {_SEGMENTS}"
+                )
             return _label_rows(values, "", self.min_segment_size)
         kept, small = {}, {}
         for name, column in columns.items():
@@ -1736,6 +1788,40 @@ def _label_text(labels: Sequence[Any], value: Any) -> str | None:
 
 # Skipped segments listed in a result's details; the count says how many there were.
 _SHOWN_SKIPPED = 20
+
+
+_SEGMENTS = (
+    "give a column name of X (or a list of names), one label per row (a Series, a 1-D "
+    "array or a list), a data frame of label columns, or a mapping name -> boolean mask"
+)
+
+
+def _is_frame(segments: Any) -> bool:
+    """Whether ``segments`` is a data frame or table (pandas, polars, pyarrow): named
+    columns, not one named Series (whose labels are read as a plain column's)."""
+    if isinstance(segments, (np.ndarray, Mapping)) or series_name(segments) is not None:
+        return False
+    return named_items(segments) is not None
+
+
+def _frame_columns(segments: Any, n: int) -> dict[str, npt.NDArray[Any]]:
+    """The label columns of a data frame or table given as ``segments``, by name, as the
+    columns of ``X`` it names would be: ``X[["region"]]`` compares the segments that
+    ``segments="region"`` does (it was "has shape (1500, 1)", and a pyarrow table "cannot
+    be read as an array"), and needs no ``X``.
+
+    >>> import pandas as pd
+    >>> _frame_columns(pd.DataFrame({"region": ["n", "s"]}), 2)["region"].tolist()
+    ['n', 's']
+    """
+    columns = raw_columns(segments, what="`segments`")
+    for name, column in columns.items():
+        if len(column) != n:
+            raise CheckInputError(
+                f"`segments` column {name!r} has {len(column)} rows, the holdout {n}: give "
+                "the labels of the holdout's rows, in its order"
+            )
+    return columns
 
 
 def _label_rows(
