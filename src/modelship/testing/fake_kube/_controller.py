@@ -36,7 +36,6 @@ kept; a test may make it refuse routes or stop answering (:meth:`FakeKube.refuse
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import logging
 import math
@@ -48,6 +47,7 @@ import attrs
 
 from modelship._shown import ascii_number
 from modelship.errors import ConfigError
+from modelship.testing.fake_kube._fields import json_copy
 from modelship.testing.fake_kube._store import (
     INT64_MAX,
     Store,
@@ -486,7 +486,7 @@ class Controller:
             (rs for rs in sets if rs["metadata"]["labels"].get("pod-template-hash") == h), None
         )
         if new is None:
-            template = copy.deepcopy(spec["template"])
+            template = json_copy(spec["template"])
             labels = {**template.get("metadata", {}).get("labels", {}), "pod-template-hash": h}
             template.setdefault("metadata", {})["labels"] = labels
             revision = 1 + len(sets)
@@ -512,14 +512,14 @@ class Controller:
             self._rollout_started(dep, f"{name}-{h}")
             return
         if new["spec"]["replicas"] != want:
-            changed = copy.deepcopy(new)
+            changed = json_copy(new)
             changed["spec"]["replicas"] = want
             self.store.put(changed)
         ready_new = sum(1 for p in self._pods_of(new) if _pod_ready(p))
         if ready_new >= want:
             for old in sets:
                 if old is not new and old["spec"]["replicas"] != 0:
-                    changed = copy.deepcopy(old)
+                    changed = json_copy(old)
                     changed["spec"]["replicas"] = 0
                     self.store.put(changed)
 
@@ -530,7 +530,7 @@ class Controller:
         self._progress[dep["metadata"]["uid"]] = time.monotonic()
         if not _has_deadline(dep["spec"]):
             return
-        status = copy.deepcopy(dep.get("status") or {})
+        status = json_copy(dep.get("status") or {})
         created = ("True", "NewReplicaSetCreated", f'Created new replica set "{rs_name}"')
         status["conditions"] = [
             *(c for c in status.get("conditions", []) if c.get("type") != "Progressing"),
@@ -561,7 +561,7 @@ class Controller:
         }
         old = dep.get("status") or {}
         # calculateStatus: the conditions are carried over; Available follows the counts
-        conditions = {c["type"]: c for c in copy.deepcopy(old.get("conditions", []))}
+        conditions = {c["type"]: c for c in json_copy(old.get("conditions", []))}
         available = ready >= want - _max_unavailable(spec, want)
         conditions["Available"] = _deployment_condition(
             conditions.get("Available"),
@@ -687,7 +687,7 @@ class Controller:
                         "annotations": dict(template["metadata"].get("annotations", {})),
                         "ownerReferences": [_owner_ref(rs)],
                     },
-                    "spec": copy.deepcopy(template["spec"]),
+                    "spec": json_copy(template["spec"]),
                     "status": {"phase": "Pending"},
                 }
             )
@@ -722,7 +722,7 @@ class Controller:
         age = time.monotonic() - born
         if age < self.timings.pod_ready:
             return
-        status = copy.deepcopy(pod.get("status", {}))
+        status = json_copy(pod.get("status", {}))
         if "podIP" not in status:
             self._ip += 1
             status["podIP"] = f"10.244.{self._ip // 250}.{self._ip % 250 + 2}"
@@ -883,7 +883,7 @@ class Controller:
             )
             parents.append(
                 {
-                    "parentRef": copy.deepcopy(parent),
+                    "parentRef": json_copy(parent),
                     "controllerName": GATEWAY_CONTROLLER,
                     "conditions": [
                         _route_condition(old, "Accepted", accepted, generation),

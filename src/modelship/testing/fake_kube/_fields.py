@@ -34,6 +34,7 @@ __all__ = [
     "fields_v1",
     "format_path",
     "get_path",
+    "json_copy",
     "leaves",
 ]
 
@@ -46,6 +47,60 @@ Rule = tuple[str, tuple[str, ...]]
 SchemaPath = tuple[str, ...]  # field names, "[]" for a list's items
 
 _MISSING = object()
+_ATOMS = frozenset({str, int, float, bool, type(None)})
+
+
+def json_copy(value: Any) -> Any:
+    """A deep copy of ``value`` as :func:`copy.deepcopy` makes it, several times faster for
+    what the fake stores: JSON-like values (dicts, lists, text, numbers, booleans, None),
+    which its reads, writes and controller passes copy all the time.
+
+    The copy shares no dict or list with ``value``; a dict or list that ``value`` holds
+    twice is copied once and held twice, as :func:`copy.deepcopy` does (the controller's
+    ReplicaSets hold one labels map as labels, selector and template labels). Keys are
+    kept as they are (text, in JSON). A value of any other type (a tuple, a subclass of
+    dict) is copied by :func:`copy.deepcopy`.
+
+    Examples
+    --------
+    >>> labels = {"app": "a"}
+    >>> obj = {"metadata": {"labels": labels}, "spec": {"selector": labels}, "n": [1, 2.5]}
+    >>> out = json_copy(obj)
+    >>> out == obj, out["metadata"]["labels"] is labels
+    (True, False)
+    >>> out["metadata"]["labels"] is out["spec"]["selector"]
+    True
+    """
+    return _json_copy(value, {})
+
+
+def _json_copy(value: Any, memo: dict[int, Any]) -> Any:
+    """:func:`json_copy` of ``value``; ``memo`` maps the id of each dict and list copied so
+    far to its copy, as :func:`copy.deepcopy`'s memo does."""
+    cls = type(value)
+    if cls is dict:
+        done = memo.get(id(value))
+        if done is not None:
+            return done
+        out: dict[Any, Any] = {}
+        memo[id(value)] = out
+        for key, inner in value.items():
+            out[key] = inner if type(inner) in _ATOMS else _json_copy(inner, memo)
+        return out
+    if cls is list:
+        done = memo.get(id(value))
+        if done is not None:
+            return done
+        items: list[Any] = []
+        memo[id(value)] = items
+        for inner in value:
+            items.append(inner if type(inner) in _ATOMS else _json_copy(inner, memo))
+        return items
+    if cls in _ATOMS:
+        return value
+    return copy.deepcopy(value, memo)
+
+
 _ATOMIC: Rule = ("atomic", ())
 _SET: Rule = ("set", ())
 
@@ -368,11 +423,11 @@ def leaves(obj: Mapping[str, Any]) -> dict[Path, Any]:
             for item in value:
                 inner_path = (*path, _step_of(rule, item))
                 if rule[0] == "set":
-                    out[inner_path] = copy.deepcopy(item)
+                    out[inner_path] = json_copy(item)
                 else:
                     walk(item, inner_path, (*spath, "[]"))
         else:
-            out[path] = copy.deepcopy(value)
+            out[path] = json_copy(value)
 
     walk(obj, (), ())
     return out
@@ -421,7 +476,7 @@ def _merge(live: Any, applied: Any, kind: Any, spath: SchemaPath) -> Any:
         return out
     if rule is not None and isinstance(live, list) and _granular_list(rule, applied):
         return _merge_items(live, applied, rule, kind, (*spath, "[]"))
-    return copy.deepcopy(applied)
+    return json_copy(applied)
 
 
 def _merge_items(
@@ -455,7 +510,7 @@ def _merge_items(
                 li += 1  # shared, merged when the applied order reaches it
                 continue
         if li < len(lsteps) and lsteps[li] not in rhs:
-            out.append(copy.deepcopy(lhs[lsteps[li]]))  # live only: kept in place
+            out.append(json_copy(lhs[lsteps[li]]))  # live only: kept in place
             li += 1
             continue
         if ri < len(rsteps):
@@ -512,7 +567,7 @@ def apply_merge(
     >>> obj["spec"], sorted(owners["a"])
     ({'replicas': 5, 'paused': False}, [(('f', 'spec'), ('f', 'paused'))])
     """
-    base: dict[str, Any] = copy.deepcopy(live) if live is not None else {}
+    base: dict[str, Any] = json_copy(live) if live is not None else {}
     sent = leaves(applied)
     conflicts = [
         (other, path)

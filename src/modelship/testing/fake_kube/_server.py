@@ -59,13 +59,13 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import copy
 import enum
 import http.server
 import json
 import math
 import re
 import secrets
+import selectors
 import socket
 import ssl
 import threading
@@ -79,7 +79,7 @@ import attrs
 from modelship._shown import ascii_number
 from modelship.errors import ConfigError
 from modelship.testing.fake_kube._controller import Controller, Timings
-from modelship.testing.fake_kube._fields import PATCH_MERGE_KEYS, SchemaPath
+from modelship.testing.fake_kube._fields import PATCH_MERGE_KEYS, SchemaPath, json_copy
 from modelship.testing.fake_kube._store import (
     KINDS,
     ApiError,
@@ -422,7 +422,7 @@ class FakeKube:
 
     def _serve(self) -> None:
         assert self._server is not None
-        self._server.serve_forever(poll_interval=0.02)
+        self._server.serve_forever()
 
     def _loop(self) -> None:
         # Idle until something changes (a busy loop would hold the GIL and slow every
@@ -602,7 +602,7 @@ class FakeKube:
 
     def create(self, obj: Mapping[str, Any], manager: str = "kubectl") -> dict[str, Any]:
         """Create or replace an object as another client (field manager) would."""
-        return self.store.put(copy.deepcopy(dict(obj)), manager=manager)
+        return self.store.put(json_copy(dict(obj)), manager=manager)
 
     def _sample(self) -> None:
         for ns, name, route in self._watched:
@@ -702,9 +702,54 @@ def _ready(pod: Mapping[str, Any]) -> bool:
 
 
 class _Server(http.server.ThreadingHTTPServer):
+    """The HTTP server; its :meth:`shutdown` wakes :meth:`serve_forever` at once.
+
+    ``socketserver``'s loop polls for a shutdown request every ``poll_interval`` (each
+    stop waited up to that long); this one also waits on a socket pair that
+    :meth:`shutdown` writes to, with the same semantics otherwise: :meth:`shutdown` asks
+    the loop to end and blocks until it has, and a request that arrives with the shutdown
+    is not taken.
+    """
+
     daemon_threads = True
     fake: FakeKube
     tls: ssl.SSLContext | None = None
+
+    def __init__(self, address: tuple[str, int], handler: type[_Handler]) -> None:
+        super().__init__(address, handler)
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._shutdown_request = threading.Event()
+        self._is_shut_down = threading.Event()
+
+    def serve_forever(self, poll_interval: float = 0.5) -> None:
+        """Handle requests until :meth:`shutdown` (``poll_interval`` is not used)."""
+        self._is_shut_down.clear()
+        try:
+            with _Selector() as selector:
+                selector.register(self, selectors.EVENT_READ)
+                selector.register(self._wake_r, selectors.EVENT_READ)
+                while not self._shutdown_request.is_set():
+                    ready = selector.select()  # bound: shutdown() wakes it
+                    if self._shutdown_request.is_set():
+                        break
+                    if any(key.fileobj is self for key, _ in ready):
+                        self._handle_request_noblock()  # type: ignore[attr-defined]
+                    self.service_actions()
+        finally:
+            self._shutdown_request.clear()
+            self._is_shut_down.set()
+
+    def shutdown(self) -> None:
+        """End :meth:`serve_forever` (running in another thread) and wait until it has."""
+        self._shutdown_request.set()
+        with contextlib.suppress(OSError):  # closed: the loop has ended already
+            self._wake_w.send(b"\0")
+        self._is_shut_down.wait()
+
+    def server_close(self) -> None:
+        super().server_close()
+        self._wake_r.close()
+        self._wake_w.close()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Quiet: a client that fails the TLS handshake or goes away is not the fake's error."""
@@ -714,6 +759,12 @@ class _Server(http.server.ThreadingHTTPServer):
         if self.tls is not None:
             sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
         return sock, addr
+
+
+# What socketserver's loop waits with: poll where there is one (no fd limit), else select.
+_Selector: type[selectors.BaseSelector] = getattr(
+    selectors, "PollSelector", selectors.SelectSelector
+)
 
 
 # The status the API server gives an object it creates (each strategy's PrepareForCreate
@@ -732,7 +783,7 @@ def _defaults(obj: dict[str, Any], *, created: bool = False) -> None:
     object also gets the status the API server starts it with."""
     initial = _CREATED_STATUS.get(obj.get("kind", "")) if created else None
     if initial is not None:
-        obj["status"] = copy.deepcopy(initial)
+        obj["status"] = json_copy(initial)
     spec = obj.setdefault("spec", {}) if obj.get("kind") in ("Deployment", "Service") else None
     if obj.get("kind") == "Deployment" and spec is not None:
         spec.setdefault("replicas", 1)
@@ -1066,7 +1117,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 return ("MODIFIED" if before is not None and wanted(before) else "ADDED", obj)
             if before is None or not wanted(before):
                 return None
-            gone = copy.deepcopy(before)
+            gone = json_copy(before)
             gone["metadata"]["resourceVersion"] = str(rv)
             return ("DELETED", gone)
 
@@ -1311,16 +1362,16 @@ def _endpoint_part(
     if kind.plural not in _WITH_STATUS:
         return new
     if sub == "status":
-        out = copy.deepcopy(dict(live))
+        out: dict[str, Any] = json_copy(dict(live))
         out["metadata"].pop("managedFields", None)
-        out["status"] = copy.deepcopy(new.get("status"))
+        out["status"] = json_copy(new.get("status"))
         if out["status"] is None:
             out.pop("status")
         return out
     out = dict(new)
     out.pop("status", None)
     if "status" in live:
-        out["status"] = copy.deepcopy(live["status"])
+        out["status"] = json_copy(live["status"])
     return out
 
 
@@ -1489,7 +1540,7 @@ def _merge_patch(live: Any, patch: Any, *, strategic: bool, kind: str = "") -> A
     data) or, ``strategic``, a strategic merge patch of a ``kind`` (see
     :func:`_strategic_map`)."""
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
+        return json_copy(patch)
     if strategic:
         if _PATCH in patch:
             raise _bad_patch(

@@ -13,7 +13,6 @@ resourceVersion and sends no event, as on a real API server.
 from __future__ import annotations
 
 import collections
-import copy
 import datetime
 import json
 import re
@@ -31,6 +30,7 @@ from modelship.testing.fake_kube._fields import (
     changed_paths,
     fields_v1,
     format_path,
+    json_copy,
 )
 
 __all__ = [
@@ -532,7 +532,7 @@ class Store:
         ops: dict[str, tuple[str, str]] | None = None,
     ) -> dict[str, Any]:
         """What a client reads: ``obj`` with its ``managedFields`` (stored, or as given)."""
-        out = copy.deepcopy(obj)
+        out: dict[str, Any] = json_copy(obj)
         owners = self.owners.get(key, {}) if owners is None else owners
         ops = self.operations.get(key, {}) if ops is None else ops
         managed = [
@@ -560,7 +560,7 @@ class Store:
             # log[0] is dropped: a watch from its resourceVersion needs only later events,
             # all still kept; one from before it would miss it.
             self.oldest = self.log[0].rv
-        self.log.append(_Event(self.rv, key[0], key[1], kind, copy.deepcopy(obj)))
+        self.log.append(_Event(self.rv, key[0], key[1], kind, json_copy(obj)))
         self.changed.notify_all()
         for hook in self.on_write:
             hook()
@@ -590,7 +590,7 @@ class Store:
             validate(kind, old, obj)
             _server_fields(kind, old, obj)
             meta.pop("managedFields", None)
-            new_owners = owners if owners is not None else copy.deepcopy(self.owners.get(key, {}))
+            new_owners = owners if owners is not None else _copy_owners(self.owners.get(key, {}))
             if manager is not None and owners is None:
                 changed = changed_paths(old, obj)
                 for owned in new_owners.values():
@@ -620,7 +620,7 @@ class Store:
             obj = self.objects.get(key)
             if obj is None or obj.get("status") == status:
                 return
-            obj["status"] = copy.deepcopy(status)
+            obj["status"] = json_copy(status)
             self._bump(key, obj, "MODIFIED")
 
     def delete(
@@ -662,7 +662,7 @@ class Store:
             if meta.get("finalizers"):
                 if "deletionTimestamp" in meta:
                     return self._out(key, obj)  # already being deleted
-                marked = copy.deepcopy(obj)
+                marked = json_copy(obj)
                 marked["metadata"]["deletionTimestamp"] = now_iso()
                 marked["metadata"]["deletionGracePeriodSeconds"] = 0
                 if marked["metadata"].get("generation", 0) > 0:
@@ -699,14 +699,14 @@ class Store:
         meta = applied["metadata"]
         key = (kind.plural, meta["namespace"], meta["name"])
         with self.lock:
-            live = copy.deepcopy(self.objects.get(key))
+            live = json_copy(self.objects.get(key))
             if live is None:
                 prepare_create(meta)
             given = meta.get("resourceVersion")
             if given and live is not None and given != live["metadata"]["resourceVersion"]:
                 # An applied resourceVersion is a precondition, as in any update.
                 raise conflict(kind, meta["name"])
-            owners = copy.deepcopy(self.owners.get(key, {}))
+            owners = _copy_owners(self.owners.get(key, {}))
             try:
                 merged = apply_merge(live, applied, manager, owners, force=force)
             except ApplyConflict as exc:
@@ -751,7 +751,7 @@ class Store:
         with self.lock:
             return [
                 (e.rv, e.type, self._out((plural, namespace, e.obj["metadata"]["name"]), e.obj)
-                 if e.type != "DELETED" else copy.deepcopy(e.obj))
+                 if e.type != "DELETED" else json_copy(e.obj))
                 for e in self.log
                 if e.rv > rv and e.plural == plural and e.namespace == namespace
             ]  # fmt: skip
@@ -1298,6 +1298,12 @@ def _same(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
         return {**obj, "metadata": meta}
 
     return content(old) == content(new)
+
+
+def _copy_owners(owners: Mapping[str, set[Path]]) -> dict[str, set[Path]]:
+    """A copy of field owners that shares no set with ``owners`` (paths are tuples of
+    text, immutable: kept as they are, as :func:`copy.deepcopy` keeps them)."""
+    return {manager: set(paths) for manager, paths in owners.items()}
 
 
 def _plural_of(obj: Mapping[str, Any]) -> str:
