@@ -340,7 +340,8 @@ def test_empty_current_raises_empty_data() -> None:
 
 def test_text_in_a_numeric_reference_column_raises_naming_the_column() -> None:
     with pytest.raises(
-        CheckInputError, match="current: column 'a' is declared numeric but holds 'x'"
+        CheckInputError,
+        match="current: column 'a' is numeric as the reference holds it but holds 'x'",
     ):
         run({"a": normal(3)}, {"a": np.array(["1", "x", "2"], dtype=object)})
 

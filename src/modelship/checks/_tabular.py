@@ -23,6 +23,7 @@ import functools
 import itertools
 import numbers
 import re
+import shlex
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, Literal, overload
@@ -52,10 +53,12 @@ __all__ = [
     "TRUE_CELLS",
     "Column",
     "ColumnKind",
+    "Kinds",
     "LeftOut",
     "RawColumn",
     "Table",
     "as_table",
+    "datetime_zone",
     "dtype_kind",
     "epoch_seconds",
     "make_column",
@@ -97,9 +100,15 @@ def _is_real_type(kind: type) -> bool:
     return issubclass(kind, (numbers.Real, np.integer, np.floating)) and not _is_bool_type(kind)
 
 
+def _is_interval_type(kind: type) -> bool:
+    """Whether ``kind`` is pandas' ``Interval`` (the categories of ``pandas.cut``), read as
+    its text (``"(0, 30]"``), the label a bias group of it has."""
+    return kind.__name__ == "Interval" and kind.__module__.startswith("pandas")
+
+
 def _value_class(kind: type) -> str | None:
     """``"str"``, ``"bool"``, ``"real"`` or ``"other"``; ``None`` for a missing-value type."""
-    if issubclass(kind, (str, bytes)):
+    if issubclass(kind, (str, bytes)) or _is_interval_type(kind):
         return "str"
     if _is_bool_type(kind):
         return "bool"
@@ -126,13 +135,30 @@ def _object_class(name: str, values: NDArray[Any]) -> str:
             raise CheckInputError(
                 f"column {name!r} holds values of type {type(examples['other']).__name__}, "
                 "which checks cannot compare; convert the column to numbers or strings, or "
-                "leave it out (columns=)"
+                f"leave it out ({_leave_out(name)})"
             )
         if len(examples) > 1:
             shown = " and ".join(f"{cls} ({examples[cls]!r})" for cls in sorted(examples))
             raise CheckInputError(f"column {name!r} mixes {shown} values; convert it to one type")
         found = set(examples)
     return found.pop() if found else "empty"
+
+
+def _leave_out(name: str) -> str:
+    """How to leave the column ``name`` out, in Python and on the command line.
+
+    Examples
+    --------
+    >>> print(_leave_out("my col"))
+    exclude=['my col'], --exclude 'my col'
+    """
+    # A name starting with "-" as --exclude=NAME: the parser would read it as an option.
+    option = (
+        shlex.quote(f"--exclude={name}")
+        if name.startswith("-")
+        else f"--exclude {shlex.quote(name)}"
+    )
+    return f"exclude=[{name!r}], {option}"
 
 
 def _format_label(value: Any) -> str:
@@ -173,15 +199,22 @@ def plain_number(text: str) -> bool:
 
 
 def _to_float(
-    name: str, values: NDArray[Any], date_text: Callable[[str], str] | None = None
+    name: str,
+    values: NDArray[Any],
+    date_text: Callable[[str], str] | None = None,
+    *,
+    declared: bool = True,
 ) -> NDArray[np.float64]:
     """Convert a column declared numeric to float64, naming the first value that is not.
 
     Text is read as a number only where a CSV reader reads it as one (see
     :func:`plain_number`): ``" 1.5 "``, ``"1e3"``, ``"nan"``, ``"-inf"``, not ``"1_000"``.
     For a date-time written as text, ``date_text(name)`` (if given) says what to do: the
-    caller knows where the data came from and which options it has.
+    caller knows where the data came from and which options it has. Without
+    ``declared``, the kind is the reference's (inferred from its values), and the message
+    says so instead of "declared".
     """
+    numeric = "declared numeric" if declared else "numeric as the reference holds it"
     if values.dtype.kind in "iufb":
         return values.astype(np.float64)
     out = np.empty(len(values), dtype=np.float64)
@@ -207,12 +240,18 @@ def _to_float(
                     "declare it categorical"
                 )
                 raise CheckInputError(
-                    f"column {name!r} is declared numeric but holds {brief(value)}, a "
+                    f"column {name!r} is {numeric} but holds {brief(value)}, a "
                     "date-time written as text (a CSV reader does not parse dates): " + advice
                 ) from None
+            advice = (
+                "declare it categorical or clean it"
+                if declared
+                else "declare it categorical or clean it (kinds=), or leave it out "
+                f"({_leave_out(name)})"
+            )
             raise CheckInputError(
-                f"column {name!r} is declared numeric but holds {brief(value)}, which is not "
-                f"{why}; declare it categorical or clean it"
+                f"column {name!r} is {numeric} but holds {brief(value)}, which is not "
+                f"{why}; {advice}"
             ) from None
     return out
 
@@ -346,14 +385,45 @@ def _encoded_counts(encoded: Encoded) -> tuple[dict[str, int], int] | None:
     for label, count in zip(encoded.labels[present].tolist(), tally[present].tolist(), strict=True):
         if is_missing(label):
             missing += count
-        elif isinstance(label, (str, bytes)):
+        elif isinstance(label, (str, bytes)) or _is_interval_type(type(label)):
             key = _format_label(label)
             counts[key] = counts.get(key, 0) + count
         else:
             return None
-    if not counts:  # only missing values: numeric by nature, as an array would say
-        return None
+    if not counts:
+        # Only missing values: a column typed as text (or categories of text) keeps its
+        # type, categorical (a batch that fills it is no kind change); any other is read
+        # as an array, and numeric by nature, as an array of NaN is.
+        return ({}, missing) if _text_source(encoded) else None
     return dict(sorted(counts.items())), missing
+
+
+# polars dtypes of text, and arrow types of text (a dictionary's by its value type).
+_POLARS_TEXT = ("String", "Utf8", "Categorical", "Enum")
+_ARROW_TEXT_TYPES = frozenset({"string", "large_string", "string_view", "utf8", "large_utf8"})
+
+
+def _text_source(encoded: Encoded) -> bool:
+    """Whether an encoded column's library type is text whatever its rows hold: pandas
+    ``str``/``string`` and categoricals of text (or of no categories), arrow
+    ``string`` (and dictionaries of it), polars ``String``, ``Categorical``, ``Enum``."""
+    source = encoded.source
+    module = type(source).__module__
+    dtype = getattr(source, "dtype", None)
+    if module.startswith("polars"):
+        return str(dtype).startswith(_POLARS_TEXT)
+    if module.startswith("pyarrow"):
+        kind = getattr(source, "type", None)
+        kind = getattr(kind, "value_type", kind)
+        return str(kind) in _ARROW_TEXT_TYPES
+    if module.startswith("pandas"):
+        name = str(getattr(dtype, "name", ""))
+        if name in ("str", "string"):
+            return True
+        if name == "category":
+            labels = encoded.labels.tolist()
+            return all(isinstance(label, str) or _is_interval_type(type(label)) for label in labels)
+    return False
 
 
 @attrs.frozen(eq=False)
@@ -654,18 +724,35 @@ class LeftOut(CheckInputError):
     """A column that checks leave out unless told how to compare it (a datetime column)."""
 
 
+class Kinds(dict[str, ColumnKind]):
+    """``{name: kind}`` of a :class:`Table`, remembering which kinds were ``declared``
+    (the others inferred from the values): the current data typed with a reference's
+    kinds is then told which ones nobody declared."""
+
+    declared: frozenset[str]
+
+    def __init__(self, kinds: Mapping[str, ColumnKind], declared: Collection[str]):
+        super().__init__(kinds)
+        self.declared = frozenset(declared)
+
+
 @attrs.frozen(eq=False)
 class Table:
-    """Named columns of equal length, in the caller's order, and those left out (with why)."""
+    """Named columns of equal length, in the caller's order, and those left out (with why).
+
+    ``declared`` names the columns whose kind was given (``kinds=``), not inferred.
+    """
 
     columns: dict[str, Column]
     n_rows: int
     left_out: dict[str, str] = attrs.Factory(dict)
+    declared: frozenset[str] = frozenset()
 
     @property
-    def kinds(self) -> dict[str, ColumnKind]:
-        """The kind of every column, by name."""
-        return {name: column.kind for name, column in self.columns.items()}
+    def kinds(self) -> Kinds:
+        """The kind of every column, by name (a dict that knows the declared ones)."""
+        kinds = {name: column.kind for name, column in self.columns.items()}
+        return Kinds(kinds, self.declared & set(kinds))
 
 
 #: A user's ``{column: "numeric" | "categorical"}`` mapping.
@@ -781,7 +868,10 @@ def _row_column(cells: list[Any]) -> NDArray[Any]:
 def _datetimes(values: NDArray[Any], what: str = "a column") -> NDArray[Any] | None:
     """``values`` as ``datetime64`` when it holds date-times (any unit, or objects such as
     ``datetime.datetime``, pandas ``Timestamp`` and ``np.datetime64``, NumPy's ``NaT``
-    being a missing value), else ``None``.
+    being a missing value), else ``None``. A column of ``datetime.date`` (what
+    ``pandas.read_parquet`` gives for an arrow ``date32``, and ``.dt.date``) is
+    ``datetime64[D]``, as arrow and polars read the same dates; dates among date-times
+    are their midnight.
 
     Raises
     ------
@@ -797,14 +887,22 @@ def _datetimes(values: NDArray[Any], what: str = "a column") -> NDArray[Any] | N
     # The first present value that is no date-time answers: a column of text is decided at
     # its first value, not by a look at every row (3 s at 1,000,000 x 20 columns).
     found = False
+    days = True  # only datetime.date values (no time of day) so far
     for value in values:  # an object array yields its objects: nothing read beyond the answer
         if is_missing(value) or (isinstance(value, np.datetime64) and np.isnat(value)):
             continue
-        if not isinstance(value, (datetime.datetime, np.datetime64)):
+        if not isinstance(value, (datetime.date, np.datetime64)):
             return None
         found = True
+        days = days and not isinstance(value, (datetime.datetime, np.datetime64))
     if not found:
         return None
+    _same_awareness(values, what)
+    if days:
+        return np.array(
+            [None if is_missing(value) else value for value in values.tolist()],
+            dtype="datetime64[D]",
+        )
     try:
         stamps = [_utc_stamp(value, what) for value in values.tolist()]
     except OverflowError:  # 9999-12-31 23:00 at UTC-5 is in the year 10000 in UTC
@@ -812,6 +910,63 @@ def _datetimes(values: NDArray[Any], what: str = "a column") -> NDArray[Any] | N
             f"{what} holds a date-time whose time in UTC is outside the years 1 to 9999"
         ) from None
     return np.array(stamps, dtype="datetime64[us]")
+
+
+def _same_awareness(values: NDArray[Any], what: str) -> None:
+    """Refuse an object column of date-times some of which have a time zone and some not:
+    pandas refuses to compare them, and a naive one read as UTC would move by the zone's
+    offset without a word."""
+    aware = naive = None
+    for value in values.tolist():
+        if not isinstance(value, datetime.datetime) or is_missing(value):
+            continue  # missing (pandas' NaT is a datetime), a date or a np.datetime64 item
+        if value.utcoffset() is None:
+            naive = naive or value
+        else:
+            aware = aware or value
+        if aware is not None and naive is not None:
+            raise CheckInputError(
+                f"{what} mixes date-times with a time zone ({aware.tzinfo}: {aware}) and "
+                f"without one ({naive}); localize the naive ones "
+                "(`.dt.tz_localize(...)`) or drop the zone (`.dt.tz_convert(None)`), so that "
+                "every value is in one zone"
+            )
+
+
+def datetime_zone(value: Any) -> str | None:
+    """The time zone of a pandas, polars or arrow column of date-times (``"UTC"``,
+    ``"America/New_York"``), ``""`` for one without a zone, ``None`` for any other column.
+
+    Read as NumPy, an arrow or polars column with a zone becomes ``datetime64`` in UTC, as
+    a naive column does: a check comparing a reference with a zone against a naive batch
+    (or the reverse) asks this of both sources.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> datetime_zone(pd.Series(pd.date_range("2024-01-01", periods=2, tz="UTC")))
+    'UTC'
+    >>> datetime_zone(pd.Series(pd.date_range("2024-01-01", periods=2)))
+    ''
+    >>> datetime_zone(pd.Series([1.5])) is None
+    True
+    """
+    module = type(value).__module__
+    dtype = getattr(value, "dtype", None)
+    zone: Any = None
+    if module.startswith("pyarrow"):
+        kind = getattr(value, "type", None)
+        timestamps = str(kind).startswith("timestamp")
+        zone = getattr(kind, "tz", None)
+    elif module.startswith("polars"):
+        timestamps = str(dtype).startswith("Datetime")
+        zone = getattr(dtype, "time_zone", None)
+    elif module.startswith("pandas"):
+        timestamps = getattr(dtype, "kind", None) == "M"
+        zone = getattr(dtype, "tz", None)
+    else:
+        timestamps = False
+    return str(zone or "") if timestamps else None
 
 
 ZERO = datetime.timedelta(0)
@@ -847,6 +1002,8 @@ def _utc_stamp(value: Any, what: str) -> Any:
         return stamp
     if is_missing(value):
         return None
+    if not isinstance(value, datetime.datetime):  # a datetime.date: its midnight
+        return np.datetime64(value, "D").astype("datetime64[us]")
     return value.replace(tzinfo=None) - (value.utcoffset() or ZERO)
 
 
@@ -1168,13 +1325,14 @@ def raw_columns(
     return dict(pairs)
 
 
-def make_column(
+def make_column(  # noqa: PLR0913 - keyword-only options of the typing that callers share
     name: str,
     values: RawColumn,
     kind: ColumnKind | None = None,
     *,
     categorical_max_unique: int | None = None,
     date_text: Callable[[str], str] | None = None,
+    declared: bool = True,
 ) -> Column:
     """Type one raw column: numeric or categorical, by dtype unless ``kind`` is given.
 
@@ -1182,6 +1340,8 @@ def make_column(
     not declared numeric, is categorical with dtype ``"str"``, as its array would be; its
     counts come from its codes. Any other is read as an array and typed as one.
     ``date_text`` says what to do about date-times written as text in a numeric column.
+    ``declared`` is false when ``kind`` is the reference's, inferred from its values (a
+    message then does not call it declared).
     """
     if isinstance(values, Encoded):
         counts = None if kind is ColumnKind.NUMERIC else _encoded_counts(values)
@@ -1208,12 +1368,16 @@ def make_column(
     if dtype_kind in "mcV":
         raise CheckInputError(
             f"column {name!r} has dtype {values.dtype}, which checks cannot compare; "
-            "convert it to numbers or strings, or leave it out (columns=)"
+            f"convert it to numbers or strings, or leave it out ({_leave_out(name)})"
         )
     dtype = _dtype_name(values)
     read_dtype = None
     if dtype_kind == "O":
-        values, dtype, natural = _typed_objects(name, values)
+        values, dtype, found = _typed_objects(name, values)
+        # No present value, and no library type of text (read above, by its codes): an
+        # object column of None is numeric, as an array of NaN (the same column read
+        # from a CSV file or NumPy) is.
+        natural = ColumnKind.NUMERIC if found is None else found
         read_dtype = None if dtype in ("str", "object") else "object"
         dtype_kind = values.dtype.kind
     else:
@@ -1232,7 +1396,9 @@ def make_column(
     integers = None
     if kind is ColumnKind.NUMERIC and (dtype_kind not in "iuf"):
         objects = values
-        values = _to_float(name, values, date_text) if numbers_ is None else numbers_
+        values = (
+            _to_float(name, values, date_text, declared=declared) if numbers_ is None else numbers_
+        )
         integers = _beyond_float(objects, values, dtype)
     return Column(
         name=name,
@@ -1264,13 +1430,16 @@ def _beyond_float(
     return objects if largest >= FLOAT_EXACT else None
 
 
-def _typed_objects(name: str, values: NDArray[Any]) -> tuple[NDArray[Any], str, ColumnKind]:
-    """An object column's values, dtype and natural kind (see :func:`_object_values`)."""
+def _typed_objects(name: str, values: NDArray[Any]) -> tuple[NDArray[Any], str, ColumnKind | None]:
+    """An object column's values, dtype and natural kind (see :func:`_object_values`);
+    ``None`` for the kind of a column without a present value, which nothing decides."""
     cls = _object_class(name, values)
     dtype = "str" if cls == "str" else "object"
     if cls in ("real", "bool"):
         values, dtype = _object_values(values)
-    natural = ColumnKind.NUMERIC if cls in ("real", "empty") else ColumnKind.CATEGORICAL
+    if cls == "empty":
+        return values, dtype, None
+    natural = ColumnKind.NUMERIC if cls == "real" else ColumnKind.CATEGORICAL
     return values, dtype, natural
 
 
@@ -1359,9 +1528,11 @@ def type_columns(
 ) -> Table:
     """Type the raw columns of :func:`raw_columns` (see :func:`as_table`).
 
-    ``date_text`` is that of :func:`make_column`.
+    ``date_text`` is that of :func:`make_column`. ``kinds`` are declared, unless they are
+    a :class:`Kinds` (a reference table's), which knows the declared ones.
     """
     kinds = kinds or {}
+    declared = kinds.declared if isinstance(kinds, Kinds) else frozenset(kinds)
     typed = {}
     left_out = {}
     for name, values in raw.items():
@@ -1372,6 +1543,7 @@ def type_columns(
                 kinds.get(name),
                 categorical_max_unique=categorical_max_unique,
                 date_text=date_text,
+                declared=name in declared,
             )
         except LeftOut as exc:
             left_out[name] = str(exc)
@@ -1382,4 +1554,9 @@ def type_columns(
             f"{what} has no column checks can compare: "
             + "; ".join(f"{name!r}: {why}" for name, why in left_out.items())
         )
-    return Table(columns=typed, n_rows=len(next(iter(raw.values()))), left_out=left_out)
+    return Table(
+        columns=typed,
+        n_rows=len(next(iter(raw.values()))),
+        left_out=left_out,
+        declared=declared & set(typed),
+    )
