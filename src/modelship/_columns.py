@@ -14,6 +14,10 @@ modelship's own objects that describe data or judge it (a ``Schema``, a ``DriftP
 a ``CheckResult``) hold no rows: they are refused by name, saying what to pass instead
 (:func:`not_data`), never read as a frame of their parts.
 
+Row labels are not data: pandas writes the index of a filtered or sampled frame to Parquet
+as a column of its own (``__index_level_0__``), which pyarrow and polars read back as one.
+:func:`without_pandas_index` drops it, as the CLI does reading such a file.
+
 A column of text or categories can also be taken as codes into its distinct values
 (:func:`encoded_column`): pandas categoricals and arrow dictionary arrays hold it that way,
 and text is factorised by the data library's own hashing. Counting such a column is one
@@ -25,7 +29,9 @@ it imports nothing from modelship but the exception tree.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+import re
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import numpy as np
@@ -43,7 +49,9 @@ __all__ = [
     "is_missing",
     "named_items",
     "not_data",
+    "pandas_index_columns",
     "series_name",
+    "without_pandas_index",
 ]
 
 #: Types whose values mark a missing value: ``None``, pandas' ``NA`` and ``NaT``.
@@ -184,6 +192,104 @@ def named_items(data: Any) -> list[tuple[str, Any]] | None:  # noqa: PLR0911 - o
     if hasattr(data, "columns") and hasattr(data, "__getitem__"):  # pandas, polars
         return _frame_items(data)
     return None
+
+
+#: The name pandas gives the column of an unnamed index level it writes to Parquet.
+UNNAMED_INDEX = re.compile(r"__index_level_\d+__")
+
+
+def pandas_index_columns(table: Any) -> list[str]:
+    """The columns of an arrow table (or record batch) that hold an unnamed pandas index,
+    as its ``pandas`` metadata names them (``__index_level_0__``), or ``[]``.
+
+    pandas writes a range index as metadata only, and any other index (that of a sample,
+    a filtered frame) as a column: the same data would otherwise read with a column more
+    or less depending on its row labels. A named index (``set_index("store")``) is left
+    out of this list: it was a data column, which polars and pyarrow read as one and
+    which profiles made before name. Metadata that is not what pandas writes is
+    ignored: the table is then read as is.
+
+    Examples
+    --------
+    >>> import pandas as pd, pyarrow as pa
+    >>> frame = pd.DataFrame({"amount": [1.0, 2.0, 3.0, 4.0]}).iloc[[3, 0, 1]]
+    >>> pandas_index_columns(pa.Table.from_pandas(frame))
+    ['__index_level_0__']
+    >>> pandas_index_columns(pa.Table.from_pandas(frame.reset_index(drop=True)))
+    []
+    """
+    schema = getattr(table, "schema", None)
+    metadata = getattr(schema, "metadata", None) or {}
+    text = metadata.get(b"pandas") if isinstance(metadata, Mapping) else None
+    if text is None:
+        return []
+    try:
+        index = json.loads(text).get("index_columns", [])
+    except (ValueError, TypeError, AttributeError):  # not JSON, or not an object
+        return []
+    # A range index is a dict ({"kind": "range", ...}), stored in no column.
+    if not isinstance(index, list):
+        return []
+    names = {str(name) for name in table.column_names}
+    return [
+        name
+        for name in index
+        if isinstance(name, str) and name in names and UNNAMED_INDEX.fullmatch(name)
+    ]
+
+
+def without_pandas_index(data: Any, keep: Collection[str] = ()) -> Any:
+    """``data`` without the unnamed pandas index pandas stored as a column in a Parquet
+    file (``__index_level_0__``), unless ``keep`` names it; any other input as it is.
+
+    - a pyarrow Table or RecordBatch: the columns its ``pandas`` metadata names as index
+      columns (:func:`pandas_index_columns`), as the CLI drops them reading the file;
+    - a polars DataFrame or LazyFrame: the columns named ``__index_level_<n>__`` (polars
+      keeps no pandas metadata: the name is what pandas gives an unnamed index level, so
+      a frame read from such a file gives the verdict the CLI gives on the file).
+
+    Row labels are not data: as a column, those of two random samples of one data set
+    look alike and dilute the share of columns that drifted; those of two slices of a
+    log (rows 0-39,999 and 40,000 on) always drift. A named index (``set_index("store")``)
+    is a column of data and stays. ``keep`` holds the names a caller asked for
+    (``columns=``) or that a profile or schema made by an older version records (which
+    read the labels as a column): those stay, so that such a document still checks.
+
+    Examples
+    --------
+    >>> import pandas as pd, pyarrow as pa
+    >>> frame = pd.DataFrame({"amount": [1.0, 2.0, 3.0, 4.0]}).iloc[[3, 0, 1]]
+    >>> without_pandas_index(pa.Table.from_pandas(frame)).column_names
+    ['amount']
+    >>> without_pandas_index(pa.Table.from_pandas(frame), keep=["__index_level_0__"]).num_columns
+    2
+    """
+    kept = {str(name) for name in keep}
+    module = type(data).__module__
+    if module.startswith("pyarrow"):
+        if not (hasattr(data, "column_names") and hasattr(data, "select")):
+            return data
+        dropped = set(pandas_index_columns(data)) - kept
+        if not dropped:
+            return data
+        # By position: a name arrow holds twice is for the callers to refuse.
+        return data.select(
+            [i for i, name in enumerate(data.column_names) if str(name) not in dropped]
+        )
+    if module.startswith("polars") and type(data).__name__ in ("DataFrame", "LazyFrame"):
+        if type(data).__name__ == "LazyFrame":
+            # Its schema, not its rows: collect_schema() from polars 1.0, .columns before.
+            schema = data.collect_schema() if hasattr(data, "collect_schema") else None
+            names = list(schema.names()) if schema is not None else list(data.columns)
+        else:
+            names = list(data.columns)
+        dropped_names = [
+            name
+            for name in names
+            if isinstance(name, str) and UNNAMED_INDEX.fullmatch(name) and name not in kept
+        ]
+        return data.drop(dropped_names) if dropped_names else data
+    return data
 
 
 def _frame_items(frame: Any) -> list[tuple[str, Any]]:

@@ -79,6 +79,12 @@ def test_a_column_counted_by_its_codes_matches_it_read_as_an_array(
         encoded = encoded_column(value)
         assert encoded is not None, form
         column = make_column("x", encoded)
+        if all(v is None for v in values) and not form.startswith("pandas object"):
+            # No value to read a kind from: the library's text type says categorical
+            # (review 52i), where the same cells as a plain array say nothing.
+            assert (column.kind, column.dtype) == (ColumnKind.CATEGORICAL, "str"), form
+            assert column.category_counts() == ({}, len(values)), form
+            continue
         expected = as_array_column(value)
         assert (column.kind, column.dtype) == (expected.kind, expected.dtype), form
         if expected.kind is ColumnKind.CATEGORICAL:
@@ -116,7 +122,7 @@ def test_categoricals_of_every_code_width_count_alike(n_categories: int) -> None
         pd.Series(pd.Categorical([1.5, 2.5, None])),
         pd.Series(pd.Categorical([3, 4, 4])),
         pd.Series([None, None], dtype=object),
-        pa.array([None, None], type=pa.string()),
+        pa.array([None, None], type=pa.null()),
         pa.array([1, 2, 2]).dictionary_encode(),
     ],
     ids=[

@@ -150,6 +150,7 @@ def test_every_finding_has_a_default_severity() -> None:
         "new_categories",
         "out_of_range",
         "null_rate",
+        "inf_rate",
         "missing_rate",
     }
 

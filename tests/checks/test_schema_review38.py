@@ -394,7 +394,8 @@ def test_profile_naming_an_unnamed_index_keeps_reading(tmp_path: Any) -> None:
     pq = pytest.importorskip("pyarrow.parquet")
     reference, current = _sampled_parquet(tmp_path)
     # As versions before read the file: '__index_level_0__' a column like any other.
-    old = DriftProfile.from_data(pq.read_table(reference))
+    table = pq.read_table(reference)
+    old = DriftProfile.from_data(table, columns=table.column_names)
     assert "__index_level_0__" in old.schema.names
     (tmp_path / "old.json").write_text(old.to_json())
     (tmp_path / "old_schema.json").write_text(old.schema.to_json())

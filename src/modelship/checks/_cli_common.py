@@ -13,7 +13,6 @@ import contextlib
 import csv
 import importlib
 import io
-import json
 import math
 import os
 import re
@@ -37,6 +36,7 @@ from modelship._cli_common import (
     STDOUT,
     say,
 )
+from modelship._columns import pandas_index_columns as _pandas_index_columns
 from modelship._endpoints import with_s3_endpoint, without_localhost
 from modelship._json import NewerVersionError
 from modelship._shown import hide_credentials, printable
@@ -634,40 +634,6 @@ def _refuse_duplicates(path: str, names: list[str]) -> None:
         raise ConfigError(
             f"{path} has duplicated column names: {duplicated}; give each column its own name"
         )
-
-
-#: The name pandas gives the column of an unnamed index level it writes to Parquet.
-_UNNAMED_INDEX = re.compile(r"__index_level_\d+__")
-
-
-def _pandas_index_columns(table: Any) -> list[str]:
-    """The columns of an arrow table that hold an unnamed pandas index, as its ``pandas``
-    metadata names them (``__index_level_0__``), or ``[]``.
-
-    pandas writes a range index as metadata only, and any other index (that of a sample,
-    a filtered frame) as a column: the same data would otherwise read with a column more
-    or less depending on its row labels. A named index (``set_index("store")``) is left
-    out of this list: it was a data column, which polars and pyarrow read as one and
-    which profiles made before name. Metadata that is not what pandas writes is
-    ignored: the table is then read as is.
-    """
-    metadata = getattr(table.schema, "metadata", None) or {}
-    text = metadata.get(b"pandas")
-    if text is None:
-        return []
-    try:
-        index = json.loads(text).get("index_columns", [])
-    except (ValueError, AttributeError):  # not JSON, or not an object
-        return []
-    names = set(table.column_names)
-    # A range index is a dict ({"kind": "range", ...}), stored in no column.
-    if not isinstance(index, list):
-        return []
-    return [
-        name
-        for name in index
-        if isinstance(name, str) and name in names and _UNNAMED_INDEX.fullmatch(name)
-    ]
 
 
 def _check_npy_size(data: bytes) -> None:

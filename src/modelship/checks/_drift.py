@@ -29,7 +29,7 @@ from modelship._choices import (
     CategoricalMethod,
     NumericMethod,
 )
-from modelship._columns import column_array, encoded_column, is_missing
+from modelship._columns import column_array, encoded_column, is_missing, without_pandas_index
 from modelship._params import (
     Constraints,
     Interval,
@@ -1425,6 +1425,13 @@ class DataDrift(_DriftCheck):
         # error to name it ("the profile has no column"), not "current has no columns".
         asked = set(self.columns or ())
         exclude = (*self.exclude, *(name for name in skip if name not in asked))
+        # Row labels pandas stored as a Parquet column are not data, as the CLI reads
+        # them, unless asked for or recorded by the profile (one of an older version,
+        # which read them as a column: dropped, they would be missing).
+        keep = set(asked)
+        if isinstance(self.reference, DriftProfile):
+            keep.update(self.reference.schema.names, self.reference.left_out)
+        data = without_pandas_index(data, keep=keep)
         return raw_columns(data, what=what, columns=self.columns, exclude=exclude, encode=True)
 
     def _declared(self, name: str) -> bool:

@@ -11,6 +11,7 @@ import attrs
 import numpy as np
 
 from modelship import _json
+from modelship._columns import without_pandas_index
 from modelship._documents import DocumentKind
 from modelship._params import Interval, Names, validate_params
 from modelship.checks import stats
@@ -369,6 +370,8 @@ class DriftProfile:
         """
         excluded = [str(name) for name in exclude or ()]
         declared = parse_kinds(kinds)
+        # Row labels pandas stored as a Parquet column are not data, as the CLI reads them.
+        reference = without_pandas_index(reference, keep=columns or ())
         table = as_table(
             reference,
             what="reference",

@@ -13,7 +13,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from modelship import _json
-from modelship._columns import FLOAT_EXACT, is_missing, named_items, series_name
+from modelship._columns import (
+    FLOAT_EXACT,
+    is_missing,
+    named_items,
+    series_name,
+    without_pandas_index,
+)
 from modelship._documents import DocumentKind
 from modelship._params import (
     Constraint,
@@ -71,6 +77,7 @@ FINDINGS: Mapping[str, Severity] = {
     "new_categories": Severity.ADVISORY,
     "out_of_range": Severity.ADVISORY,
     "null_rate": Severity.ADVISORY,
+    "inf_rate": Severity.ADVISORY,
     "missing_rate": Severity.BLOCKING,
 }
 """What schema validation looks for, and the default severity of each finding.
@@ -80,12 +87,14 @@ does not know. ``kind_changed``: the column can no longer be read as its kind (t
 numeric column). ``dtype_changed``: the dtype differs (``int64`` became ``float64``).
 ``new_categories``: categories the reference never had. ``out_of_range``: more than
 ``range_tolerance`` of the finite values lie outside the reference's finite [min, max]
-(infinities are compared by :class:`DataDrift`). ``null_rate``:
+(infinities are ``inf_rate``'s, and :class:`DataDrift`'s). ``null_rate``:
 missing values in a column that had none, or a null rate up by more than
-``null_rate_tolerance``. ``missing_rate``: more than ``max_missing_rate`` (default 50%) of
-the column's values are missing or non-finite (NaN, infinite), at least half of that
-above the reference's share: a column entirely ``+inf``, or 90% NaN where the reference
-had none.
+``null_rate_tolerance``. ``inf_rate``: the same of a numeric column's share of infinite
+values (``+inf``, ``-inf``), with the same ``null_rate_tolerance`` (a schema written
+before the rate was recorded has none: no finding). ``missing_rate``: more than
+``max_missing_rate`` (default 50%) of the column's values are missing or non-finite (NaN,
+infinite), at least half of that above the reference's share: a column entirely ``+inf``,
+or 90% NaN where the reference had none.
 """
 
 MAX_MISSING_RATE = 0.5
@@ -432,6 +441,9 @@ class ColumnSchema:
     maximum: float | None = attrs.field(default=None, converter=_maximum, validator=_finite_bound)
     categories: tuple[str, ...] | None = attrs.field(default=None, converter=_labels)
     inf_rate: float = attrs.field(default=0.0, converter=_inf_rate)
+    # False for a document written before inf_rate was recorded (read as 0): the
+    # reference's share of infinities is unknown, and no inf_rate finding compares it.
+    _inf_rate_recorded: bool = attrs.field(default=True, init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         self._check_types()
@@ -575,7 +587,11 @@ class ColumnSchema:
         ...              null_rate=0.5, categories=("a",)).to_dict()["categories"]
         ['a']
         """
-        document = attrs.asdict(self, recurse=False)
+        document = attrs.asdict(
+            self, recurse=False, filter=lambda field, _: field.name != "_inf_rate_recorded"
+        )
+        if not self._inf_rate_recorded:
+            del document["inf_rate"]  # still unknown when read back
         document["kind"] = self.kind.value
         if self.categories is not None:
             document["categories"] = list(self.categories)
@@ -606,16 +622,20 @@ class ColumnSchema:
         if not isinstance(data, Mapping) or not isinstance(data.get("name"), str):
             raise ConfigError(f"malformed column schema {data!r}: 'name' must be a string")
         try:
+            given = [field for field in attrs.fields(cls) if field.init]
             fields = {
                 field.name: data[field.name] if field.name in data else optional[field.name]
-                for field in attrs.fields(cls)
+                for field in given
             }
-            for field in attrs.fields(cls):
+            for field in given:
                 if isinstance(field.type, str):
                     check_field(repr(field.name), field.type, fields[field.name])
             # Ranges, rates and fields that do not fit the kind: the constructor refuses
             # them, naming the field (a ConfigError, which is a ValueError).
-            return cls(**fields)
+            column = cls(**fields)
+            if "inf_rate" not in data:
+                object.__setattr__(column, "_inf_rate_recorded", False)
+            return column
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(
                 f"malformed column schema {dict(data)!r}: {exc}; write it with Schema.to_json"
@@ -778,6 +798,8 @@ class Schema:
         ('a', 'b')
         """
         excluded = () if exclude is None else tuple(str(name) for name in exclude)
+        # Row labels pandas stored as a Parquet column are not data, as the CLI reads them.
+        reference = without_pandas_index(reference, keep=columns or ())
         table = as_table(
             reference,
             what="reference",
@@ -909,7 +931,8 @@ class Schema:
             range before ``out_of_range`` is reported. New data often reaches a little
             past the extremes of a sample, hence not zero.
         null_rate_tolerance : float
-            Increase of the null rate tolerated in a column that was nullable.
+            Increase of the null rate tolerated in a column that was nullable, and of
+            the infinite rate in a numeric column that had infinities.
         max_missing_rate : float
             Share of missing or non-finite values above which a column has the blocking
             finding ``missing_rate``, when at least half of it above the reference's
@@ -1234,22 +1257,29 @@ class SchemaCheck:
         >>> check.run().columns["y"].reason
         'column is not in the schema'
         """
+        # Row labels pandas stored as a Parquet column are not data, as the CLI reads
+        # them, unless asked for or recorded (a schema of an older version, which read
+        # them as a column: dropped, they would be missing).
+        current = without_pandas_index(
+            self.current,
+            keep={*(self.columns or ()), *self.schema.names, *self.schema.left_out},
+        )
         # Excluded columns are not read: one no check can read (a struct) is left out too.
         raw = raw_columns(
-            self.current,
+            current,
             what="current",
             columns=self.columns,
             exclude=tuple(self.exclude),
             encode=True,
         )
-        nullable = _nullable_dtypes(self.current)
+        nullable = _nullable_dtypes(current)
         # The dtype a version reading rows whole gave every column; no other schema's.
-        whole = rows_dtype(self.current) if self.schema.rows_read_whole else None
+        whole = rows_dtype(current) if self.schema.rows_read_whole else None
         # columns= of named data chooses the columns checked, as exclude= leaves some out:
         # the schema's others are not missing (those of a plain array name its columns,
         # so a schema column not among them is).
         skipped = set(self.exclude)
-        if self.columns is not None and _is_named(self.current):
+        if self.columns is not None and _is_named(current):
             skipped |= set(self.schema.names) - set(self.columns)
         if self.columns is not None:
             self._check_some_column_checked(skipped)
@@ -1383,15 +1413,7 @@ class SchemaCheck:
                     shown = ", ".join(repr(label) for label in new[:5])
                     more = f" and {len(new) - 5} more" if len(new) > 5 else ""
                     findings.append(("new_categories", f"new categories: {shown}{more}"))
-        null_rate = missing / len(column)
-        details["null_rate"] = null_rate
-        # "Up by more than the tolerance": an exact rise of 5 points is not more than 5.
-        if (not expected.nullable and missing) or rate_increase_exceeds(
-            expected.null_rate, null_rate, self.null_rate_tolerance
-        ):
-            # Widened against max_missing_rate too: both are in the same reason.
-            before, after, _ = rates(expected.null_rate, null_rate, self.max_missing_rate)
-            findings.append(("null_rate", f"null rate {before} -> {after}"))
+        findings += self._rate_findings(expected, column, missing, infinite, details)
         unusable = (missing + infinite) / len(column)
         unusable_before = expected.null_rate + expected.inf_rate
         details["missing_or_non_finite_rate"] = unusable
@@ -1399,6 +1421,47 @@ class SchemaCheck:
         if limit_reason is not None:
             findings.append(("missing_rate", limit_reason))
         return self._result(name, findings, details)
+
+    def _rate_findings(
+        self,
+        expected: ColumnSchema,
+        column: Column,
+        missing: int,
+        infinite: int,
+        details: dict[str, Any],
+    ) -> list[tuple[str, str]]:
+        """The ``null_rate`` and ``inf_rate`` findings of a column with ``missing``
+        missing and ``infinite`` infinite values: either where the reference had none, or
+        a rate up by more than ``null_rate_tolerance`` ("more than": an exact rise of 5
+        points is not more than 5). Infinities are neither missing nor in any range, so
+        no other finding sees them below ``max_missing_rate``; a schema written before
+        ``inf_rate`` was recorded does not know the reference's, and has no such finding.
+        """
+        findings = []
+        null_rate = missing / len(column)
+        details["null_rate"] = null_rate
+        if (not expected.nullable and missing) or rate_increase_exceeds(
+            expected.null_rate, null_rate, self.null_rate_tolerance
+        ):
+            # Widened against max_missing_rate too: both are in the same reason.
+            before, after, _ = rates(expected.null_rate, null_rate, self.max_missing_rate)
+            findings.append(("null_rate", f"null rate {before} -> {after}"))
+        if column.kind is not ColumnKind.NUMERIC or not expected._inf_rate_recorded:
+            return findings
+        inf_rate = infinite / len(column)
+        details["inf_rate"] = inf_rate
+        if (expected.inf_rate == 0 and infinite) or rate_increase_exceeds(
+            expected.inf_rate, inf_rate, self.null_rate_tolerance
+        ):
+            before, after, _ = rates(expected.inf_rate, inf_rate, self.max_missing_rate)
+            findings.append(
+                (
+                    "inf_rate",
+                    f"infinite rate {before} -> {after} (look upstream for a division by "
+                    "zero or an overflow)",
+                )
+            )
+        return findings
 
     def _range_message(self, share: float, expected: ColumnSchema) -> str:
         shown_share, shown_tolerance = percents(
