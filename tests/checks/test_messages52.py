@@ -161,3 +161,24 @@ def test_bias_regression_targets_with_nan(data: dict[str, np.ndarray]) -> None:
         match=r"y_true has 1 non-finite value .* at position 9 .*drop the rows without a target",
     ):
         check.run()
+
+
+@pytest.mark.parametrize(
+    ("labels", "others"),
+    [
+        (
+            np.array(["yes", None, "no", "yes"] * 3, dtype=object),
+            "9 other values such as ['no', 'yes']",
+        ),
+        (np.array([0.0, np.nan, 1.0, 2.0] * 3), "3 other values such as ['2']"),
+    ],
+)
+def test_bias_missing_and_other_labels_in_one_message(labels: np.ndarray, others: str) -> None:
+    # Only the missing values were named; once dropped, "map the labels to 0/1" came next.
+    sensitive = np.array(["a", "b"] * 6)
+    check = Bias(y_true=labels, y_pred=np.array([1, 0] * 6), sensitive=sensitive)
+    with pytest.raises(CheckInputError) as caught:
+        check.run()
+    message = str(caught.value)
+    assert "missing at positions 1, 5, 9 (counted from 0)" in message
+    assert f"; and {others}: map them to 0/1 (positive = 1)" in message

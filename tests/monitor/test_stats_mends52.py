@@ -142,3 +142,86 @@ def test_welch_agrees_with_scipy_on_ordinary_samples() -> None:
         assert ours.df == pytest.approx(theirs.df, rel=1e-12)
         assert ours.ci_low == pytest.approx(ci.low, rel=1e-9)
         assert ours.ci_high == pytest.approx(ci.high, rel=1e-9)
+
+
+# --- second look: r2 and rmse bounds at extreme scales, look_summary's validation -------------
+
+
+def _public_r2_window(scale: float) -> ms.monitor.WindowMetric:
+    rng = np.random.default_rng(0)
+    y0 = rng.normal(size=30)
+    p0 = y0 + rng.normal(size=30) * 0.5
+    src = ms.monitor.OutcomeSource(now=100.0)
+    src.add_predictions(
+        [
+            {"request_id": f"r{i}", "row": 0, "timestamp": 50.0 + i, "version": "2"}
+            | {"output": float(p0[i] * scale)}
+            for i in range(30)
+        ]
+    )
+    src.record_outcomes([f"r{i}" for i in range(30)], [float(v * scale) for v in y0])
+    return src.evaluate("r2", version="2", start=0.0, end=100.0)
+
+
+@pytest.mark.parametrize("scale", [1e-100, 1e77, 1e80])
+def test_r2_interval_does_not_depend_on_the_targets_units(scale: float) -> None:
+    # 1e-100: (-inf, -inf) (NaN through _exp became inf); 1e77: (-inf, 1.0); 1e80: the
+    # evaluate raised builtin OverflowError.
+    plain = _public_r2_window(1.0)
+    scaled = _public_r2_window(scale)
+    assert scaled.value == pytest.approx(plain.value, rel=1e-9, abs=0)
+    assert scaled.ci_low == pytest.approx(plain.ci_low, rel=1e-9, abs=0)
+    assert scaled.ci_high == pytest.approx(plain.ci_high, rel=1e-9, abs=0)
+
+
+@pytest.mark.parametrize("scale", [1e-150, 1e-100, 1e77, 1e100])
+def test_rmse_and_mae_intervals_scale_with_the_targets(scale: float) -> None:
+    # rmse collapsed onto its value at 1e-100 (squared deviations underflowed) and spanned
+    # (0, inf) at 1e77; mae's standard error overflowed to inf at 1e160-size terms.
+    for metric in ("rmse", "mae"):
+        low, high = _interval(metric, Y, PRED)
+        scaled_low, scaled_high = _interval(metric, Y * scale, PRED * scale)
+        assert scaled_low == pytest.approx(low * scale, rel=1e-9, abs=0)
+        assert scaled_high == pytest.approx(high * scale, rel=1e-9, abs=0)
+
+
+def test_mae_interval_of_huge_errors_is_finite() -> None:
+    # The squared deviations of terms near 1e160 overflowed: the interval was (-inf, inf).
+    low, high = _interval("mae", Y, PRED)
+    huge_low, huge_high = _interval("mae", Y * 1e160, PRED * 1e160)
+    assert huge_low == pytest.approx(low * 1e160, rel=1e-9, abs=0)
+    assert huge_high == pytest.approx(high * 1e160, rel=1e-9, abs=0)
+
+
+def test_exp_of_nan_is_nan() -> None:
+    assert math.isnan(outcomes._exp(math.nan))
+    assert outcomes._exp(800.0) == math.inf
+    assert outcomes._exp(0.0) == 1.0
+
+
+def test_r2_and_rmse_bounds_are_nan_not_infinite_without_a_finite_spread() -> None:
+    y = np.array([1.0, 2.0, 3.0, 1e308])
+    pred = np.array([1.0, 2.5, 3.0, -1e308])  # an error beyond float: no spread to bound
+    for metric in ("r2", "rmse"):
+        assert math.isnan(outcomes._bound(metric, 0.5, (y, pred), 0.025, 0))
+        assert math.isnan(outcomes._bound(metric, 0.5, (y, pred), 0.975, 0))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"difference": 0.5, "variance": 0.01, "n_x": 3.5, "n_y": 3}, "n_x"),
+        ({"difference": 0.5, "variance": -1.0, "n_x": 3, "n_y": 3}, "variance"),
+        ({"difference": math.nan, "variance": 0.01, "n_x": 3, "n_y": 3}, "difference"),
+        ({"difference": "abc", "variance": 0.01, "n_x": 3, "n_y": 3}, "difference"),
+        ({"difference": 0.5, "variance": 0.01, "n_x": "5", "n_y": 3}, "n_x"),
+        ({"difference": 0.5, "variance": 0.01, "n_x": None, "n_y": 3}, "n_x"),
+        ({"difference": 0.5, "variance": 0.01, "n_x": 3, "n_y": 2.0}, "n_y"),
+    ],
+)
+def test_look_summary_validates_before_the_too_early_answer(
+    kwargs: dict[str, object], name: str
+) -> None:
+    # Below min_samples these were answered "too early" (or raised TypeError/ValueError).
+    with pytest.raises(ms.InvalidParameter, match=f"^{name}="):
+        SequentialTest(tau=1.0).look_summary(**kwargs)  # type: ignore[arg-type]

@@ -343,6 +343,10 @@ def _missing_labels(array: npt.NDArray[Any], what: str) -> str | None:
     y_true has 1 missing value (NaN, NA): drop the rows without a label from y_true,
     y_pred and sensitive alike (keep = y_true.notna()); missing at position 1 (counted
     from 0)
+    >>> print(_missing_labels(np.array(["yes", None, "no"], dtype=object), "y_true"))
+    y_true has 1 missing value (NaN, NA): drop the rows without a label from y_true,
+    y_pred and sensitive alike (keep = y_true.notna()); missing at position 1 (counted
+    from 0); and 2 other values such as ['no', 'yes']: map them to 0/1 (positive = 1)
     """
     if array.ndim != 1:
         return None
@@ -356,11 +360,30 @@ def _missing_labels(array: npt.NDArray[Any], what: str) -> str | None:
         return None
     count = int(absent.sum())
     thing = "a label" if what == "y_true" else "a prediction"
-    return (
+    message = (
         f"{what} has {count} missing value{'s' if count != 1 else ''} (NaN, NA): drop the "
         f"rows without {thing} from {_BIAS_INPUTS} alike (keep = {what}.notna()); missing "
         f"{positions(absent)}"
     )
+    # Said in the same message: naming the missing values alone sent the user, once they
+    # had dropped them, into a second refusal ("map the labels to 0/1").
+    present = array[~absent]
+    if present.dtype.kind == "f":
+        outside = ~((present == 0) | (present == 1))
+    else:
+        outside = np.fromiter((not _zero_one(v) for v in present.tolist()), bool, len(present))
+    if outside.any():
+        shown = sorted({sf.group_label(v) for v in present[outside][:1000].tolist()})[:5]
+        message += (
+            f"; and {int(outside.sum())} other value{'s' if outside.sum() != 1 else ''} "
+            f"such as {shown}: map them to 0/1 (positive = 1)"
+        )
+    return message
+
+
+def _zero_one(value: object) -> bool:
+    """Whether ``value`` (one of an object array's) is the number 0 or 1."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and value in (0, 1)
 
 
 def positions(rows: npt.NDArray[np.bool_], shown: int = 5) -> str:

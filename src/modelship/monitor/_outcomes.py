@@ -1691,14 +1691,26 @@ def _proportion_bound(metric: str, y: FloatArray, pred: FloatArray, z: float) ->
     return _wilson(hits, total, z) if total else math.nan
 
 
-def _mean_bound(metric: str, y: FloatArray, pred: FloatArray, q: float) -> float:
+def _mean_bound(metric: str, value: float, y: FloatArray, pred: FloatArray, q: float) -> float:
     """Student's t bound (``n - 1`` df) of the mean of the per-row terms; for rmse, the t
     bound of ``log(mean squared error)`` (delta method), square-rooted: squared errors are
     right-skewed, and a bound symmetric in the MSE misses high values far more often than
     low ones (1 in 10 at n = 20 with normal errors, see the module's table)."""
+    if metric == "rmse":
+        # On the scale of the largest error: squares of errors near 1e-160 or 1e160
+        # underflow to 0 or overflow to inf, and the bound collapsed onto the value or
+        # spanned (0, inf).
+        with np.errstate(all="ignore"):
+            u = _unit_squares(y - pred)
+        if u is not None and not u.any():  # no error at all: nothing to bound
+            return value
+        t = _student(q, y.size)
+        if u is None or math.isnan(t):  # an error of NaN or inf, or n < 2
+            return math.nan
+        return value * math.sqrt(_exp(t * _se(u) / float(np.mean(u))))
     if metric == "mae":
         terms = np.abs(y - pred)
-    elif metric in ("brier", "rmse"):
+    elif metric == "brier":
         terms = (pred - y) ** 2
     else:
         # The very terms stats.log_loss averages (probabilities clipped to float64's
@@ -1707,30 +1719,40 @@ def _mean_bound(metric: str, y: FloatArray, pred: FloatArray, q: float) -> float
         eps = np.finfo(np.float64).eps
         p = np.clip(pred, eps, 1 - eps)
         terms = -np.where(y == 1, np.log(p), np.log1p(-p))
-    t = _student(q, terms.size)
-    mean = float(np.mean(terms))
-    if metric != "rmse":
-        return mean + t * _se(terms)
-    if mean == 0.0 or math.isnan(t):  # no error at all: nothing to bound (or n < 2)
-        return math.sqrt(mean) if mean == 0.0 else math.nan
-    return math.sqrt(mean * _exp(t * _se(terms) / mean))
+    return float(np.mean(terms)) + _student(q, terms.size) * _se(terms)
 
 
 def _r2_bound(value: float, y: FloatArray, pred: FloatArray, q: float) -> float:
     """Student's t bound (``n - 1`` df) of ``log(A/B)``, ``A = mean(e^2)``, ``B = mean((y -
     mean y)^2)``, by the delta method, carried to ``r2 = 1 - A/B``: on the log scale the
     ratio's skew is mostly gone (the bound on ``r2`` itself missed low values 1 in 8 at n = 20)."""
-    e2 = (y - pred) ** 2
-    d2 = (y - y.mean()) ** 2
-    a, b = float(e2.mean()), float(d2.mean())
-    if b == 0 or y.size < 2:
+    if y.size < 2:
         return math.nan
-    if a == 0:  # a perfect fit: r2 is 1 with no spread to bound
+    # The variance of log(A/B) is that of e^2/A - d^2/B: computed on each term's own scale it
+    # neither underflows (outcomes near 1e-100 gave a bound of -inf) nor overflows (1e77 gave
+    # (-inf, 1.0); 1e80 raised OverflowError from evaluate).
+    with np.errstate(all="ignore"):
+        e2 = _unit_squares(y - pred)
+        d2 = _unit_squares(y - np.mean(y))
+    if e2 is None or d2 is None or not d2.any():
+        return math.nan
+    if not e2.any():  # a perfect fit: r2 is 1 with no spread to bound
         return value
-    cov = np.cov(np.vstack([e2, d2]))
-    var = (cov[0, 0] / a**2 - 2 * cov[0, 1] / (a * b) + cov[1, 1] / b**2) / y.size
-    se = math.sqrt(_clip(float(var), 0.0, math.inf))
+    cov = np.cov(np.vstack([e2 / np.mean(e2), d2 / np.mean(d2)]))
+    var = (cov[0, 0] - 2 * cov[0, 1] + cov[1, 1]) / y.size
+    if not math.isfinite(var):
+        return math.nan
+    se = math.sqrt(max(0.0, float(var)))
     return 1 - (1 - value) * _exp(-_student(q, y.size) * se)
+
+
+def _unit_squares(diff: FloatArray) -> FloatArray | None:
+    """``(diff / max |diff|) ** 2``, squares in ``[0, 1]`` whose mean is at least ``1/n``
+    (all zeros when ``diff`` is); None when ``diff`` holds NaN or inf."""
+    if diff.size == 0 or not np.all(np.isfinite(diff)):
+        return None
+    scale = float(np.max(np.abs(diff)))
+    return diff * 0.0 if scale == 0.0 else (diff / scale) ** 2
 
 
 def _student(q: float, n: int) -> float:
@@ -1740,7 +1762,10 @@ def _student(q: float, n: int) -> float:
 
 
 def _exp(x: float) -> float:
-    """``exp(x)``, infinite past float's range instead of raising OverflowError."""
+    """``exp(x)``, infinite past float's range instead of raising OverflowError; NaN for
+    NaN (``nan < 709.0`` is False: NaN became inf, and a bound of -inf a real sample)."""
+    if math.isnan(x):
+        return math.nan
     return math.exp(x) if x < 709.0 else math.inf
 
 
@@ -1760,12 +1785,19 @@ def _bound(
     if method == "delong":
         return _clip(value + z * _delong_se(y == 1, pred), 0.0, 1.0)
     if method == "t":
-        return _mean_bound(metric, y, pred, q)
+        return _mean_bound(metric, value, y, pred, q)
     return _r2_bound(value, y, pred, q)
 
 
 def _se(terms: FloatArray) -> float:
-    return float(np.std(terms, ddof=1) / math.sqrt(terms.size)) if terms.size > 1 else math.nan
+    """The standard error of the mean of ``terms``, on the scale of the largest term (the
+    squared deviations of terms near 1e160 overflowed, and of terms near 1e-160 underflowed)."""
+    if terms.size < 2:
+        return math.nan
+    scale = float(np.max(np.abs(terms)))
+    if scale == 0.0 or not math.isfinite(scale):
+        return 0.0 if scale == 0.0 else math.nan
+    return float(np.std(terms / scale, ddof=1)) * scale / math.sqrt(terms.size)
 
 
 def _wilson(hits: int, total: int, z: float) -> float:

@@ -44,7 +44,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
-from modelship._params import Constraints, Interval, check_parameters, validate_params
+from modelship._params import Constraints, Interval, check, check_parameters, validate_params
 from modelship.errors import CheckInputError, ConfigError, EmptyData, ModelshipWarning
 
 __all__ = [
@@ -1619,6 +1619,12 @@ class SequentialTest:
         fewer decides nothing, as in :meth:`look`); pass them, since 0 means "unknown" and
         skips that check.
 
+        Raises
+        ------
+        InvalidParameter
+            If ``difference`` is not a finite float, ``variance`` not a positive finite
+            float, or ``n_x``/``n_y`` not an int >= 0 (checked on every look, early or not).
+
         Examples
         --------
         >>> from modelship.monitor import SequentialTest
@@ -1628,6 +1634,15 @@ class SequentialTest:
         >>> test.look_summary(difference=0.0, variance=0.01).reject   # once rejected, stays
         True
         """
+        # Validated before the too-early answer, which would otherwise hand back a NaN
+        # difference or n_x=3.5 unremarked (or raise TypeError on n_x="5").
+        for name, value, constraint in (
+            ("difference", difference, _FINITE),
+            ("variance", variance, _POSITIVE),
+            ("n_x", n_x, _SIZE),
+            ("n_y", n_y, _SIZE),
+        ):
+            check(name, value, constraint)
         if n_x > 0 and n_y > 0:
             early = self._too_early(int(n_x), int(n_y))
             if early is not None:
