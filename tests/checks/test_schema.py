@@ -146,6 +146,7 @@ def test_every_finding_has_a_default_severity() -> None:
         "missing_column",
         "extra_column",
         "kind_changed",
+        "zone_changed",
         "dtype_changed",
         "new_categories",
         "out_of_range",

@@ -15,7 +15,7 @@ import re
 import shlex
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
@@ -47,8 +47,11 @@ from modelship.checks._result import N_JOBS, CheckResult, Severity, Status, shar
 from modelship.checks._schema import (
     EXCLUDED,
     MAX_MISSING_RATE,
+    datetime_zones,
+    holds_datetimes,
     missing_rate_finding,
     rate_increase_reaches,
+    zone_clash,
 )
 from modelship.checks._sides import CategoricalSide, NumericSide, Side, kind_of, side_of
 from modelship.checks._tabular import (
@@ -712,6 +715,7 @@ class _DriftCheck:
         # dropped (exclude=, and datetimes not declared numeric), on both paths: a current
         # batch needs neither, and may hold them.
         profile = self.reference if isinstance(self.reference, DriftProfile) else None
+        reference_raw: dict[str, RawColumn] = {}
         # A column the profile left out is not read from the current data either: it may
         # be one no check can read (a struct left out with exclude= when profiling), and
         # reading it would refuse data the profile was made to accept.
@@ -741,6 +745,7 @@ class _DriftCheck:
                 [name for name in reference_raw if name not in left_out], list(current_raw)
             )
             reference_dtypes = {name: column.dtype for name, column in table.columns.items()}
+        self._refuse_zones(kinds, reference_dtypes, profile, reference_raw, current_raw)
         current, refused = self._type_current(
             current_raw, kinds, reference_dtypes, profile, references
         )
@@ -861,6 +866,41 @@ class _DriftCheck:
                     f"({shown}), which a flag cannot hold: {advice}"
                 )
         return attrs.evolve(table, columns=columns), refused
+
+    def _refuse_zones(
+        self,
+        names: Collection[str],
+        reference_dtypes: Mapping[str, str],
+        profile: DriftProfile | None,
+        reference_raw: Mapping[str, RawColumn],
+        current_raw: Mapping[str, RawColumn],
+    ) -> None:
+        """Refuse a column of date-times with a time zone on one side and none on the
+        other: read as NumPy both are in UTC, so naive local times would be compared
+        with the same events hours away, without a word (pandas refuses the comparison).
+        Two zones are the same instants, compared in UTC. A profile written before zones
+        were recorded does not know its columns' (no refusal).
+
+        Raises
+        ------
+        CheckInputError
+            Naming the column, the side with the zone, and the fix.
+        """
+        dated = [name for name in names if holds_datetimes(reference_dtypes[name])]
+        if not dated:
+            return
+        if profile is not None:
+            zones = {name: profile.schema[name].zone for name in dated}
+            before = {name: zone for name, zone in zones.items() if zone is not None}
+        else:
+            before = datetime_zones(self.reference, dated, reference_raw)
+        after = datetime_zones(self.current, list(before), current_raw)
+        where = "reference profile" if profile is not None else "reference"
+        for name in dated:
+            if name in before and name in after:
+                clash = zone_clash(f"column {name!r}", before[name], after[name], where)
+                if clash is not None:
+                    raise CheckInputError(clash)
 
     def _refuse_left_out(
         self,

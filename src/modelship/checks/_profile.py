@@ -23,6 +23,7 @@ from modelship.checks._schema import (
     Schema,
     decimal_bound,
     with_nullable_dtypes,
+    with_zones,
 )
 from modelship.checks._sides import CategoricalSide, NumericSide, Side
 from modelship.checks._tabular import KINDS, ColumnKind, as_table, parse_kinds
@@ -418,8 +419,12 @@ class DriftProfile:
         return cls(
             # As Schema.infer records it: a pandas Int64 column with a missing value is
             # int64, not the float64 its values become. The schema knows what was left
-            # out, so validating the reference itself warns about none of it.
-            schema=with_nullable_dtypes(Schema(schemas, left_out=left_out), reference),
+            # out, so validating the reference itself warns about none of it. It records
+            # each date-time column's zone, which a drift check compares with the current
+            # column's (a naive batch against a zoned profile is refused).
+            schema=with_zones(
+                with_nullable_dtypes(Schema(schemas, left_out=left_out), reference), reference
+            ),
             numeric=numeric,
             categorical=categorical,
             summary_size=summary_size,

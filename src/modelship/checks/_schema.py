@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import math
 import os
 from collections import Counter
@@ -15,6 +16,7 @@ from numpy.typing import NDArray
 from modelship import _json
 from modelship._columns import (
     FLOAT_EXACT,
+    column_array,
     is_missing,
     named_items,
     series_name,
@@ -48,6 +50,7 @@ from modelship.checks._tabular import (
     RawColumn,
     Table,
     as_table,
+    datetime_zone,
     dtype_kind,
     make_column,
     match_flags,
@@ -57,7 +60,13 @@ from modelship.checks._tabular import (
     raw_columns,
     rows_dtype,
 )
-from modelship.errors import CheckInputError, ColumnMismatch, ConfigError, InvalidParameter
+from modelship.errors import (
+    CheckInputError,
+    ColumnMismatch,
+    ConfigError,
+    InvalidParameter,
+    ModelshipError,
+)
 
 __all__ = ["FINDINGS", "ColumnSchema", "Schema", "SchemaCheck"]
 
@@ -73,6 +82,7 @@ FINDINGS: Mapping[str, Severity] = {
     "missing_column": Severity.BLOCKING,
     "extra_column": Severity.ADVISORY,
     "kind_changed": Severity.BLOCKING,
+    "zone_changed": Severity.BLOCKING,
     "dtype_changed": Severity.ADVISORY,
     "new_categories": Severity.ADVISORY,
     "out_of_range": Severity.ADVISORY,
@@ -84,7 +94,10 @@ FINDINGS: Mapping[str, Severity] = {
 
 ``missing_column``: a column of the schema is absent. ``extra_column``: a column the schema
 does not know. ``kind_changed``: the column can no longer be read as its kind (text in a
-numeric column). ``dtype_changed``: the dtype differs (``int64`` became ``float64``).
+numeric column). ``zone_changed``: date-times with a time zone where the reference's had
+none, or the reverse (naive ones are read as UTC, so the same events would be hours apart;
+two different zones, ``Europe/Paris`` and ``UTC``, are the same instants and no finding).
+``dtype_changed``: the dtype differs (``int64`` became ``float64``).
 ``new_categories``: categories the reference never had. ``out_of_range``: more than
 ``range_tolerance`` of the finite values lie outside the reference's finite [min, max]
 (infinities are ``inf_rate``'s, and :class:`DataDrift`'s). ``null_rate``:
@@ -415,6 +428,11 @@ class ColumnSchema:
         The categories of a categorical column, each once; ``None`` when there were
         more than the ``max_categories`` given to :meth:`Schema.infer` (then new
         categories are not looked for), and for a numeric column.
+    zone : str, optional
+        The time zone of a column of date-times (declared numeric): its name
+        (``"America/New_York"``, ``"UTC"``), ``""`` for date-times without one; ``None``
+        (not written) for any other column, and unknown for a schema written before zones
+        were recorded (then no ``zone_changed`` finding).
 
     Raises
     ------
@@ -441,6 +459,7 @@ class ColumnSchema:
     maximum: float | None = attrs.field(default=None, converter=_maximum, validator=_finite_bound)
     categories: tuple[str, ...] | None = attrs.field(default=None, converter=_labels)
     inf_rate: float = attrs.field(default=0.0, converter=_inf_rate)
+    zone: str | None = None
     # False for a document written before inf_rate was recorded (read as 0): the
     # reference's share of infinities is unknown, and no inf_rate finding compares it.
     _inf_rate_recorded: bool = attrs.field(default=True, init=False, eq=False, repr=False)
@@ -472,6 +491,11 @@ class ColumnSchema:
                     f"the column schema's {field!r} must be {expected.__name__}, got "
                     f"{_type_name(value)} {brief(value)}"
                 )
+        if self.zone is not None and not isinstance(self.zone, str):
+            raise ConfigError(
+                f"the column schema's 'zone' must be str or None, got "
+                f"{_type_name(self.zone)} {brief(self.zone)}"
+            )
         for rate in ("null_rate", "inf_rate"):
             value = getattr(self, rate)
             if not 0 <= value <= 1:
@@ -492,6 +516,7 @@ class ColumnSchema:
         else:
             odd = [field for field in ("minimum", "maximum") if getattr(self, field) is not None]
             odd += ["inf_rate"] if self.inf_rate else []
+            odd += ["zone"] if self.zone is not None else []
         if odd:
             raise ConfigError(
                 f"column {self.name!r} is {self.kind.value} but has {odd} (fields of the "
@@ -592,6 +617,8 @@ class ColumnSchema:
         )
         if not self._inf_rate_recorded:
             del document["inf_rate"]  # still unknown when read back
+        if self.zone is None:
+            del document["zone"]  # not date-times, or unknown: as documents written before
         document["kind"] = self.kind.value
         if self.categories is not None:
             document["categories"] = list(self.categories)
@@ -618,7 +645,7 @@ class ColumnSchema:
             for its field) or of the other kind (categories of a numeric column, a range
             of a categorical one, a category listed twice).
         """
-        optional: dict[str, Any] = {"inf_rate": 0.0}
+        optional: dict[str, Any] = {"inf_rate": 0.0, "zone": None}
         if not isinstance(data, Mapping) or not isinstance(data.get("name"), str):
             raise ConfigError(f"malformed column schema {data!r}: 'name' must be a string")
         try:
@@ -813,13 +840,15 @@ class Schema:
             schema = attrs.evolve(
                 schema, left_out={**dict.fromkeys(excluded, EXCLUDED), **schema.left_out}
             )
-        return with_nullable_dtypes(schema, reference)
+        return with_zones(with_nullable_dtypes(schema, reference), reference)
 
     @classmethod
     @validate_params(max_categories=MAX_CATEGORIES)
     def of_table(cls, table: Table, *, max_categories: int = 1000) -> Schema:
         """Record the schema of a parsed table (see :meth:`infer`), with the columns the
-        table left out (datetimes not declared numeric) in :attr:`left_out`.
+        table left out (datetimes not declared numeric) in :attr:`left_out`. A table
+        holds no time zones: its date-time columns' zones are unknown (``None``) unless
+        recorded from the data with :func:`with_zones`, as :meth:`infer` does.
 
         Examples
         --------
@@ -1117,6 +1146,129 @@ def with_nullable_dtypes(schema: Schema, data: Any) -> Schema:
     )
 
 
+def with_zones(schema: Schema, data: Any) -> Schema:
+    """``schema``, with the time zone of each column of date-times recorded from ``data``
+    (see :func:`datetime_zones`): ``""`` for naive date-times, else the zone's name.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from modelship.checks import Schema
+    >>> frame = pd.DataFrame({"t": pd.date_range("2024-01-01", periods=2, tz="UTC")})
+    >>> schema = Schema.of_table(as_table(frame, kinds=parse_kinds({"t": "numeric"})))
+    >>> schema["t"].zone is None, with_zones(schema, frame)["t"].zone
+    (True, 'UTC')
+    """
+    names = [column.name for column in schema.columns if holds_datetimes(column.dtype)]
+    zones = datetime_zones(data, names)
+    if not zones:
+        return schema
+    return attrs.evolve(
+        schema,
+        columns=[
+            attrs.evolve(column, zone=zones[column.name]) if column.name in zones else column
+            for column in schema.columns
+        ],
+    )
+
+
+def holds_datetimes(dtype: str) -> bool:
+    """Whether a recorded dtype is one of date-times (``datetime64[us]``, ...)."""
+    return dtype.startswith("datetime64")
+
+
+def _values_zone(values: NDArray[Any]) -> str | None:
+    """The zone of a column of date-times read as NumPy: ``""`` for ``datetime64`` (and
+    objects without a zone), the ``tzinfo`` of the first present ``datetime`` with one
+    (a column mixing aware and naive values is refused when typed), ``None`` for others."""
+    if values.dtype.kind == "M":
+        return ""
+    if values.dtype.kind != "O":
+        return None
+    for value in values:  # an object array yields its objects; stops at the first present
+        if is_missing(value) or (isinstance(value, np.datetime64) and np.isnat(value)):
+            continue
+        if isinstance(value, datetime.datetime) and value.utcoffset() is not None:
+            return str(value.tzinfo)
+        return "" if isinstance(value, (datetime.date, np.datetime64)) else None
+    return None
+
+
+def datetime_zones(
+    data: Any, names: Iterable[str], raw: Mapping[str, RawColumn] | None = None
+) -> dict[str, str]:
+    """The time zone of each column of ``names`` in ``data`` that holds date-times: the
+    zone's name (``"UTC"``, ``"America/New_York"``) or ``""`` for naive date-times;
+    columns of anything else, or not found, are absent.
+
+    Read as NumPy, an arrow or polars column with a zone is ``datetime64`` in UTC as a
+    naive one is: the zone is read from the source column (see :func:`datetime_zone`),
+    else from its values, ``raw`` when given (the columns as read, which unnamed data
+    only has).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"t": pd.date_range("2024-01-01", periods=2, tz="UTC"),
+    ...                       "n": pd.date_range("2024-01-01", periods=2), "x": [1, 2]})
+    >>> datetime_zones(frame, ["t", "n", "x"])
+    {'t': 'UTC', 'n': ''}
+    """
+    wanted = list(dict.fromkeys(names))
+    if not wanted:
+        return {}
+    if type(data).__name__ == "LazyFrame":  # polars: its schema answers, nothing collected
+        schema = data.collect_schema() if hasattr(data, "collect_schema") else data.schema
+        return {
+            str(name): str(getattr(dtype, "time_zone", None) or "")
+            for name, dtype in schema.items()
+            if str(name) in wanted and str(dtype).startswith("Datetime")
+        }
+    sources = dict(named_items(data) or [])
+    found = {}
+    for name in wanted:
+        source = sources.get(name)
+        zone = None if source is None else datetime_zone(source)
+        values = (raw or {}).get(name)
+        if zone is None and values is None and source is not None:
+            try:
+                values = column_array(source, f"column {name!r}")
+            except ModelshipError:
+                values = None  # a column no check reads: the typing says why
+        if zone is None and isinstance(values, np.ndarray):
+            zone = _values_zone(values)
+        if zone is not None:
+            found[name] = zone
+    return found
+
+
+def zone_clash(subject: str, before: str, after: str, where: str) -> str | None:
+    """What is wrong with ``subject`` (``"column 't'"``) holding date-times of zone
+    ``after`` where ``where`` (the reference, the schema) holds zone ``before`` (``""``
+    for naive ones), and what to do; ``None`` when both have a zone or neither has (two
+    zones are the same instants, compared in UTC)."""
+    if bool(before) == bool(after):
+        return None
+    risk = (
+        "naive date-times are read as UTC, so the same events written as local wall-clock "
+        "time would be hours apart"
+    )
+    if before:
+        return (
+            f"{subject} holds date-times with a time zone ({before}) in the {where} but "
+            f"without one in the current data: {risk}; give the current ones the zone they "
+            f"were written in (pandas `.dt.tz_localize({before!r})`, or 'UTC' if they are "
+            "UTC; polars `.dt.replace_time_zone(...)`)"
+        )
+    return (
+        f"{subject} holds date-times without a time zone in the {where} but with one "
+        f"({after}) in the current data: {risk}; drop the current ones' zone the way the "
+        f"{where}'s values were written (pandas `.dt.tz_convert(None)` for UTC, "
+        "`.dt.tz_localize(None)` for local wall-clock time), or give the reference the "
+        "zone (`.dt.tz_localize(...)`)"
+    )
+
+
 def _nullable_dtypes(data: Any) -> dict[str, str]:
     """Columns of nullable dtypes (pandas ``Int64``, ``boolean``, ``Float64``; polars and
     arrow columns of numbers; the integer columns with missing cells of a CSV file,
@@ -1283,8 +1435,19 @@ class SchemaCheck:
             skipped |= set(self.schema.names) - set(self.columns)
         if self.columns is not None:
             self._check_some_column_checked(skipped)
+        # The zone of each date-time column the schema recorded one for (not one written
+        # before zones were: unknown), as the source columns have it.
+        zones = datetime_zones(
+            current,
+            [
+                column.name
+                for column in self.schema.columns
+                if column.zone is not None and column.name not in skipped
+            ],
+            raw,
+        )
         results = [
-            self._column(expected, raw, nullable, whole)
+            self._column(expected, raw, nullable, whole, zones.get(expected.name))
             for expected in self.schema.columns
             if expected.name not in skipped
         ]
@@ -1363,11 +1526,13 @@ class SchemaCheck:
         raw: Mapping[str, RawColumn],
         nullable: Mapping[str, str],
         whole: str | None,
+        zone: str | None = None,
     ) -> ColumnResult:
         """One column's findings; ``whole`` is the dtype a list of rows reads as whole
         (see :func:`rows_dtype`), which a schema written before recorded for it, and
         ``None`` for any other schema (see :attr:`Schema.rows_read_whole`): it types
-        each column from its own cells, as a dict's."""
+        each column from its own cells, as a dict's. ``zone`` is the current column's
+        time zone (``""`` naive, ``None`` when not date-times or unknown)."""
         name = expected.name
         if name not in raw:
             return self._result(name, [("missing_column", "column is missing")], {})
@@ -1387,6 +1552,15 @@ class SchemaCheck:
         # int64; the same data is no dtype change.
         if expected.dtype not in (dtype, column.read_dtype, whole):
             findings.append(("dtype_changed", f"dtype changed: {expected.dtype} -> {dtype}"))
+        # Blocking, as kind_changed: the values can no longer be read as the recorded
+        # ones (naive date-times are read as UTC, hours away from the same events in a
+        # zone; pandas refuses to compare the two), unlike a dtype change of the same
+        # numbers.
+        if expected.zone is not None and zone is not None:
+            clash = zone_clash("the column", expected.zone, zone, "schema")
+            if clash is not None:
+                details["zone"] = zone
+                findings.append(("zone_changed", clash))
         infinite = 0
         if column.kind is ColumnKind.NUMERIC:
             missing, infinite = column.counts_of_special()
