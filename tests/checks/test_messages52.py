@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from modelship.checks import Bias, Degradation
+from modelship.checks import Bias, Degradation, Status
 from modelship.errors import CheckInputError
 
 N = 300
@@ -182,3 +182,19 @@ def test_bias_missing_and_other_labels_in_one_message(labels: np.ndarray, others
     message = str(caught.value)
     assert "missing at positions 1, 5, 9 (counted from 0)" in message
     assert f"; and {others}: map them to 0/1 (positive = 1)" in message
+
+
+def test_bias_takes_python_zero_one_labels_left_in_an_object_column() -> None:
+    # Review 52m: after dropping the missing labels as told, an object Series of Python
+    # 0/1 was refused ("got dtype object; map the labels to 0/1").
+    rng = np.random.default_rng(5)
+    labels = rng.integers(0, 2, 400).astype(object)
+    labels[::37] = None
+    y = pd.Series(labels, dtype=object)
+    pred = pd.Series(rng.integers(0, 2, 400))
+    group = pd.Series(rng.choice(["a", "b"], 400))
+    keep = y.notna()
+    as_objects = Bias(y_true=y[keep], y_pred=pred[keep], sensitive=group[keep]).run()
+    as_ints = Bias(y_true=y[keep].astype(int), y_pred=pred[keep], sensitive=group[keep]).run()
+    assert as_objects.status is not Status.ERROR, as_objects
+    assert as_objects.to_dict() == as_ints.to_dict()

@@ -301,11 +301,36 @@ def _factorize_objects(array: npt.NDArray[Any], what: str) -> tuple[Any, tuple[s
     return remap[codes], tuple(labels[i] for i in order)
 
 
+def _object_zero_one(array: npt.NDArray[Any]) -> npt.NDArray[np.uint8] | None:
+    """An object array of booleans and numbers that are all 0 or 1 as ``uint8``; else None.
+
+    One pass over the values, stopping at the first that is not such a label.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> _object_zero_one(np.array([0, True, 1.0], dtype=object)).tolist()
+    [0, 1, 1]
+    >>> _object_zero_one(np.array([0, "1"], dtype=object)) is None
+    True
+    """
+    out = np.empty(len(array), dtype=np.uint8)
+    for i, value in enumerate(array.tolist()):  # numpy scalars become Python ones
+        if isinstance(value, bool):
+            out[i] = value
+        elif isinstance(value, (int, float)) and value in (0, 1):
+            out[i] = int(value)
+        else:
+            return None
+    return out
+
+
 def binary_labels(values: Any, what: str) -> npt.NDArray[Any]:
     """Check that ``values`` are 0/1 labels and return them as integers or booleans.
 
     Integer input is returned as is after a min/max check (no copy), booleans as is,
-    floats equal to 0 or 1 as ``uint8``.
+    floats equal to 0 or 1, and an object array of Python 0/1 (numbers or booleans), as
+    ``uint8``.
 
     Raises
     ------
@@ -331,6 +356,12 @@ def binary_labels(values: Any, what: str) -> npt.NDArray[Any]:
         raise CheckInputError(f"{what} must be 1-D, got shape {array.shape}")
     if array.dtype == np.bool_:
         return array
+    if array.dtype == object:
+        # Python 0/1 in an object column (a pandas object Series once its missing labels
+        # were dropped, as the missing-label message says to): the labels they are.
+        labels = _object_zero_one(array)
+        if labels is not None:
+            return labels
     if array.dtype.kind not in "iuf":
         raise CheckInputError(
             f"{what} must hold the labels 0 and 1, got dtype {array.dtype}; map the labels "
