@@ -15,6 +15,7 @@ failure that is no OSError.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterable
 
 import pytest
@@ -269,3 +270,60 @@ def test_latest_steps_down_past_a_retried_claim_archived_during_the_walk(
     reader = ms.Registry(HookStore(store, before=archive_x), signing_key=key)
     assert reader.get("m", "latest").version == "1"
     assert done == [True]
+
+
+class _LosesReplies(MemoryStore):
+    """:class:`_LosesReply` for several keys: each create of one lands, then says taken."""
+
+    def __init__(self, lose: Iterable[str]) -> None:
+        super().__init__()
+        self.lose = set(lose)
+
+    def create(self, key: str, data: bytes, *, allow_empty: bool = False) -> None:
+        super().create(key, data, allow_empty=allow_empty)
+        if key in self.lose:
+            self.lose.discard(key)
+            raise FileExistsError(key)
+
+
+@_KEYS
+def test_latest_read_while_a_claim_is_retried_a_second_time_is_no_damage(key: bytes | None) -> None:
+    # Review 52l: a claim at slots 2 and 3 (two lost replies), a reader whose walk saw
+    # slot 3 as the top while the writer went on to slot 4 and its manifest: the walk's
+    # check of a claim met twice raised "the store answered one slot's document for the
+    # other", a history the registration itself makes.
+    store = _LosesReplies({slot_key("m", 2), slot_key("m", 3)})
+    ms.Registry(store, signing_key=key).register(
+        model_name="m", model=b"1", serializer="bytes", lineage={}
+    )
+    at_slot_4, go = threading.Event(), threading.Event()
+
+    def before_create(created: str) -> None:
+        if created == slot_key("m", 4):
+            at_slot_4.set()
+            assert go.wait(10)
+
+    writer = ms.Registry(HookStore(store, before_create=before_create), signing_key=key)
+    registered: list[ms.ModelVersion] = []
+    thread = threading.Thread(
+        target=lambda: registered.append(
+            writer.register(model_name="m", model=b"x", version="x", serializer="bytes", lineage={})
+        )
+    )
+    thread.start()
+    assert at_slot_4.wait(10)
+    released: list[bool] = []
+
+    def before(operation: str, read: str) -> None:
+        # The reader has listed the slots (top: 3); the writer now finishes, slot 4 and all.
+        if operation == "read" and read == slot_key("m", 3) and not released:
+            released.append(True)
+            go.set()
+            thread.join(10)
+
+    reader = ms.Registry(HookStore(store, before=before), signing_key=key)
+    # Read while x was still claiming: 1, or x once committed; never "damaged".
+    assert reader.get("m", "latest").version in {"1", "x"}
+    assert released
+    assert registered[0].sequence == 4
+    assert ms.Registry(store, signing_key=key).get("m", "latest").version == "x"

@@ -270,7 +270,16 @@ def latest_live(store: Store, name: str, signer: Signer) -> ModelVersion | None:
                     # A claim retried, or another slot's document: its manifest tells them
                     # apart (one read, only for a claim met twice).
                     mv = _manifest(store, name, slot, signer)
-                    if mv and mv.registration == slot["registration"] and mv.sequence != upper:
+                    if (
+                        mv
+                        and mv.registration == slot["registration"]
+                        and mv.sequence != upper
+                        # Higher than any slot seen: retried again after this walk read
+                        # the top slot (a registration still claiming) if that slot holds it.
+                        and not (
+                            mv.sequence > upper and _holds(store, name, mv.sequence, slot, signer)
+                        )
+                    ):
                         raise _twice(name, s, upper, mv.version, mv.sequence)
                 if marked is not None and slot["version"] in marked:
                     skipped.append((s, slot, marked[slot["version"]]))

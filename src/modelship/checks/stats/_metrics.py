@@ -302,7 +302,13 @@ def rmse(y_true: npt.ArrayLike, y_pred: npt.ArrayLike) -> float:
     1.4142135623730951
     """
     y, pred = _regression(y_true, y_pred)
-    return float(np.sqrt(np.mean((pred - y) ** 2)))
+    error = pred - y
+    # On the scale of the largest error, so no square underflows (targets near 1e-170
+    # gave 0) or overflows (near 1e160 gave inf); an infinite error stays infinite.
+    largest = float(np.max(np.abs(error))) if error.size else 0.0
+    if largest == 0.0 or not math.isfinite(largest):
+        return largest
+    return largest * float(np.sqrt(np.mean((error / largest) ** 2)))
 
 
 def mae(y_true: npt.ArrayLike, y_pred: npt.ArrayLike) -> float:
@@ -346,8 +352,14 @@ def r2(y_true: npt.ArrayLike, y_pred: npt.ArrayLike) -> float:
     0.5
     """
     y, pred = _regression(y_true, y_pred)
-    ss_res = float(np.sum((y - pred) ** 2))
-    ss_tot = float(np.sum((y - y.mean()) ** 2))
+    residual, spread = y - pred, y - y.mean()
+    # Both sums on the scale of the largest term: their ratio is the same, and no square
+    # underflows (targets near 1e-170 both summed to 0: r2 1.0 for any model) or overflows.
+    scale = max(float(np.max(np.abs(residual))), float(np.max(np.abs(spread))))
+    if 0.0 < scale < math.inf:
+        residual, spread = residual / scale, spread / scale
+    ss_res = float(np.sum(residual**2))
+    ss_tot = float(np.sum(spread**2))
     if ss_tot == 0.0:
         return 1.0 if ss_res == 0.0 else 0.0
     return 1.0 - ss_res / ss_tot
