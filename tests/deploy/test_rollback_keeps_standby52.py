@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from typing import TypeVar
 
 import attrs
 import pytest
@@ -217,6 +218,26 @@ def test_a_watch_whose_previous_slot_vanished_restores_the_previous_version() ->
     assert dep.state().serving().version == "1"  # type: ignore[union-attr]
 
 
+_D = TypeVar("_D", bound=InMemoryDeployer)
+
+
+def promoted_with_alias(
+    kind: type[_D],
+) -> tuple[_D, ms.Registry, InMemoryHistory, Rollout]:
+    """A ``kind`` deployer on a registry of versions 1 and 2, version 2 promoted over 1 by
+    a blue-green deploy moving ``@production``; its history; the rollout of 2."""
+    registry = ms.open_registry(f"memory://rollback52-{uuid.uuid4().hex}")
+    for _ in range(2):
+        registry.register(model_name="fraud", model=b"w", serializer="bytes")
+    dep = kind(registry=registry)
+    history = InMemoryHistory()
+    BlueGreen(dep, clock=dep.clock, history=history, alias="production").deploy("fraud", "1")
+    rollout = BlueGreen(dep, clock=dep.clock, history=history, alias="production").deploy(
+        "fraud", "2"
+    )
+    return dep, registry, history, rollout
+
+
 class AppliedThenTimedOut(InMemoryDeployer):
     """set_traffic applies the change, then raises (a read timeout after the write) the
     next ``flaky`` times."""
@@ -233,15 +254,7 @@ class AppliedThenTimedOut(InMemoryDeployer):
 def test_a_switch_back_that_took_effect_but_raised_is_a_rollback() -> None:
     # Review 52g: RolloutAborted while 1 served, the record still "succeeded" with 2, the
     # alias left on 2, and a second rollback() refused ("a later rollout replaced it").
-    registry = ms.open_registry(f"memory://rollback52g-{uuid.uuid4().hex}")
-    for _ in range(2):
-        registry.register(model_name="fraud", model=b"w", serializer="bytes")
-    dep = AppliedThenTimedOut(registry=registry)
-    history = InMemoryHistory()
-    BlueGreen(dep, clock=dep.clock, history=history, alias="production").deploy("fraud", "1")
-    rollout = BlueGreen(dep, clock=dep.clock, history=history, alias="production").deploy(
-        "fraud", "2"
-    )
+    dep, registry, history, rollout = promoted_with_alias(AppliedThenTimedOut)
     dep.flaky = 3
 
     assert rollout.rollback() is rollout
@@ -453,15 +466,7 @@ class AppliedThenNotReady(InMemoryDeployer):
 def test_a_switch_back_applied_to_a_slot_read_back_not_ready_for_a_moment_is_a_rollback() -> None:
     # Review 52h: RolloutAborted ("call rollback() again"), then every rollback() refused
     # ("a later rollout replaced it"), the alias left on the rolled-back version.
-    registry = ms.open_registry(f"memory://rollback52h-{uuid.uuid4().hex}")
-    for _ in range(2):
-        registry.register(model_name="fraud", model=b"w", serializer="bytes")
-    dep = AppliedThenNotReady(registry=registry)
-    history = InMemoryHistory()
-    BlueGreen(dep, clock=dep.clock, history=history, alias="production").deploy("fraud", "1")
-    rollout = BlueGreen(dep, clock=dep.clock, history=history, alias="production").deploy(
-        "fraud", "2"
-    )
+    dep, registry, _, rollout = promoted_with_alias(AppliedThenNotReady)
     dep.armed = 3
 
     assert rollout.rollback() is rollout
