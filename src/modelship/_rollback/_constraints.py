@@ -45,6 +45,21 @@ Examples
 'inference_latency_seconds'
 """
 
+METRIC_OF_SERIES: Mapping[str, str] = {
+    series: name
+    for name, series in SERIES_OF_METRIC.items()
+    if series is not None and series != name
+}
+"""The series a condition names whose ``monitoring.metrics`` name differs, and that name
+(``inference_latency_seconds`` -> ``inference_latency``), for messages.
+
+Examples
+--------
+>>> from modelship._rollback._constraints import METRIC_OF_SERIES
+>>> METRIC_OF_SERIES["inference_latency_seconds"]
+'inference_latency'
+"""
+
 KNOWN_METRICS = tuple(SERIES_OF_METRIC)
 """Metric names ``monitoring.metrics`` accepts, in the deployment spec and in a rollback
 policy alike; the monitor gives each a source."""
@@ -52,6 +67,7 @@ policy alike; the monitor gives each a source."""
 __all__ = [
     "KNOWN_METRICS",
     "SERIES_OF_METRIC",
+    "METRIC_OF_SERIES",
     "CALLABLE",
     "CANARY_ANALYSIS",
     "COUNT",

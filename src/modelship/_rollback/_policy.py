@@ -61,8 +61,8 @@ from modelship._rollback._conditions import Condition, quantile_of, reading_a_lo
 from modelship._rollback._constraints import (
     COUNT,
     KNOWN_METRICS,
+    METRIC_OF_SERIES,
     SECONDS,
-    SERIES_OF_METRIC,
     SLOT,
     STAT,
     TIME,
@@ -558,11 +558,7 @@ _METRICS = SequenceOf(
     description=(
         f"a list of distinct metric names out of {', '.join(KNOWN_METRICS)} (what the "
         "server exports; a condition names the Prometheus series instead: "
-        + ", ".join(
-            f"{series} is {name} here"
-            for name, series in SERIES_OF_METRIC.items()
-            if series is not None and series != name
-        )
+        + ", ".join(f"{series} is {name} here" for series, name in METRIC_OF_SERIES.items())
         + ")"
     ),
 )

@@ -371,7 +371,7 @@ def _missing_labels(array: npt.NDArray[Any], what: str) -> str | None:
     if present.dtype.kind == "f":
         outside = ~((present == 0) | (present == 1))
     else:
-        outside = np.fromiter((not _zero_one(v) for v in present.tolist()), bool, len(present))
+        outside = np.fromiter((not sf.is_zero_one(v) for v in present.tolist()), bool, len(present))
     if outside.any():
         shown = sorted({sf.group_label(v) for v in present[outside][:1000].tolist()})[:5]
         message += (
@@ -379,11 +379,6 @@ def _missing_labels(array: npt.NDArray[Any], what: str) -> str | None:
             f"such as {shown}: map them to 0/1 (positive = 1)"
         )
     return message
-
-
-def _zero_one(value: object) -> bool:
-    """Whether ``value`` (one of an object array's) is the number 0 or 1."""
-    return isinstance(value, (int, float, np.integer, np.floating)) and value in (0, 1)
 
 
 def positions(rows: npt.NDArray[np.bool_], shown: int = 5) -> str:

@@ -727,7 +727,14 @@ class LeftOut(CheckInputError):
 class Kinds(dict[str, ColumnKind]):
     """``{name: kind}`` of a :class:`Table`, remembering which kinds were ``declared``
     (the others inferred from the values): the current data typed with a reference's
-    kinds is then told which ones nobody declared."""
+    kinds is then told which ones nobody declared.
+
+    Examples
+    --------
+    >>> kinds = Kinds({"age": ColumnKind.NUMERIC, "zip": ColumnKind.CATEGORICAL}, ["zip"])
+    >>> kinds["zip"], sorted(kinds.declared)
+    (<ColumnKind.CATEGORICAL: 'categorical'>, ['zip'])
+    """
 
     declared: frozenset[str]
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 
 from modelship import _json
-from modelship._shown import brief
+from modelship._shown import SHOWN, brief
 from modelship.deploy._clock import Clock
 from modelship.deploy._errors import (
     DeployError,
@@ -270,7 +270,7 @@ def describe_traffic(state: DeployerState | None) -> str:
 
 def _shown(version: str) -> str:
     """A version as messages show it: as it is, unless it is too long to (then cut)."""
-    return version if len(version) <= 100 else brief(version)
+    return version if len(version) <= SHOWN else brief(version)
 
 
 def read_state_before(deployer: Deployer, what: str) -> DeployerState:
@@ -278,6 +278,18 @@ def read_state_before(deployer: Deployer, what: str) -> DeployerState:
     is not a :class:`~modelship.errors.ModelshipError` (a platform's API that times out)
     is raised as a :class:`DeployError` saying nothing was changed, cause chained, as a
     failed step's error is. A ModelshipError goes on unchanged.
+
+    Examples
+    --------
+    >>> from modelship.testing import InMemoryDeployer
+    >>> class Down(InMemoryDeployer):
+    ...     def state(self):
+    ...         raise TimeoutError("the API timed out")
+    >>> try:
+    ...     read_state_before(Down(), "the deploy")
+    ... except DeployError as exc:
+    ...     print(type(exc.__cause__).__name__, "|", str(exc)[:60])
+    TimeoutError | Down.state() raised TimeoutError: 'the API timed out' before
     """
     try:
         return read_state(deployer)
@@ -992,11 +1004,7 @@ class Rollout:
         ok_h, health = self.call(f"health({prev!r})", self._deployer.health, prev)
         # Answers of another type (a truthy text, a dict) are failed checks, not a pass.
         health = health if ok_h and isinstance(health, SlotHealth) else None
-        ready = False
-        if health is not None and health.healthy:
-            wait = min(_SWITCH_BACK_READY_WAIT, self._progress_deadline)
-            ok, answer = self.call(f"wait_ready({prev!r})", self._deployer.wait_ready, prev, wait)
-            ready = ok and isinstance(answer, (bool, np.bool_)) and bool(answer)
+        ready = health is not None and health.healthy and self._ready_soon(prev)
         if not (ready and health is not None and health.healthy):
             self.event(
                 EventKind.ROLLBACK,
@@ -1104,20 +1112,17 @@ class Rollout:
             )
             return False
         live = [s.slot for s in state.slots if s.weight > 0]
-        if live == [prev] and not held.ready:
-            # Applied, but read back not ready (a probe failing once, or a server that died):
-            # waited for once more, as before the switch. Ready: the switch took effect.
-            # Not: the traffic already left the failed slot, so the next rollback would be
-            # refused ("a later rollout replaced it"): the previous version is redeployed.
-            wait = min(_SWITCH_BACK_READY_WAIT, self._progress_deadline)
-            ok, answer = self.call(f"wait_ready({prev!r})", self._deployer.wait_ready, prev, wait)
-            if not (ok and isinstance(answer, (bool, np.bool_)) and bool(answer)):
-                self.event(
-                    EventKind.ROLLBACK,
-                    f"the switch back to {prev} applied, but {prev} is not ready: redeploying",
-                    slot=prev,
-                )
-                return False
+        # Applied, but read back not ready (a probe failing once, or a server that died):
+        # waited for once more, as before the switch. Ready: the switch took effect. Not:
+        # the traffic already left the failed slot, so the next rollback would be refused
+        # ("a later rollout replaced it"): the previous version is redeployed.
+        if live == [prev] and not held.ready and not self._ready_soon(prev):
+            self.event(
+                EventKind.ROLLBACK,
+                f"the switch back to {prev} applied, but {prev} is not ready: redeploying",
+                slot=prev,
+            )
+            return False
         if live == [prev]:
             self.event(
                 EventKind.TRAFFIC,
@@ -1137,6 +1142,34 @@ class Rollout:
             return False
         raise self._switch_back_failed(prev, state)
 
+    def _ready_soon(self, prev: str) -> bool:
+        """Whether ``prev`` answers ready within :data:`_SWITCH_BACK_READY_WAIT` seconds (the
+        progress deadline, if shorter); an answer of another type is a failed check."""
+        wait = min(_SWITCH_BACK_READY_WAIT, self._progress_deadline)
+        ok, answer = self.call(f"wait_ready({prev!r})", self._deployer.wait_ready, prev, wait)
+        return ok and isinstance(answer, (bool, np.bool_)) and bool(answer)
+
+    def last_error(self, call: str) -> str:
+        """The message of the last ``error`` event recorded for a call starting with
+        ``call`` (as :meth:`call` records it), cut to 500 characters; ``""`` if none.
+
+        Examples
+        --------
+        >>> from modelship.deploy import BlueGreen, RolloutAborted
+        >>> from modelship.testing import Fault, InMemoryDeployer
+        >>> dep = InMemoryDeployer(faults=(Fault("apply"),))
+        >>> try:
+        ...     BlueGreen(dep, clock=dep.clock).deploy("fraud", "1")
+        ... except RolloutAborted as exc:
+        ...     print(exc.rollout.last_error("apply("))
+        apply('blue') raised InjectedFault: injected fault: apply('blue', 'fraud', '1') raised
+        """
+        for event in reversed(self._events):
+            if event.kind is EventKind.ERROR and str(event.data.get("call", "")).startswith(call):
+                text = event.message
+                return text if len(text) <= 500 else text[:497] + "..."
+        return ""
+
     def _switch_back_failed(self, prev: str, state: DeployerState | None) -> RolloutAborted:
         """The rollback's error once the switch back to ``prev`` failed in every attempt
         and ``state`` (read back after it; None if it could not be) shows it did not take
@@ -1144,16 +1177,8 @@ class Rollout:
         :meth:`_switched_anyway`)."""
         # The last attempt's error, as call() recorded it (the CLI shows the message, not
         # the history), cut to a bounded length; then what the state read back says.
-        errors = [e for e in self._events if e.kind is EventKind.ERROR]
-        said = next(
-            (
-                e.message
-                for e in reversed(errors)
-                if str(e.data.get("call", "")).startswith("set_traffic(")
-            ),
-            "",
-        )
-        cause = f" ({said if len(said) <= 500 else said[:497] + '...'})" if said else ""
+        said = self.last_error("set_traffic(")
+        cause = f" ({said})" if said else ""
         if state is None:
             now = (
                 "the deployer's state could not be read back, so whether any traffic moved "

@@ -58,7 +58,7 @@ from modelship._params import (
     check,
     check_parameters,
 )
-from modelship._rollback._constraints import KNOWN_METRICS, SERIES_OF_METRIC
+from modelship._rollback._constraints import KNOWN_METRICS, METRIC_OF_SERIES
 from modelship._rollback._policy import RollbackPolicy
 from modelship._rollback._yaml import MAX_VALUES, read_bounded, strict_load
 from modelship._shown import SHOWN, brief
@@ -550,23 +550,13 @@ class HealthCheck:
     )
 
 
-#: A condition's Prometheus series name and the ``monitoring.metrics`` name of what the
-#: server exports for it, where the two differ (the monitor's PromQL templates map one to
-#: the other).
-_EXPORTED = {
-    series: name
-    for name, series in SERIES_OF_METRIC.items()
-    if series is not None and series != name
-}
-
-
 def _metrics(value: Any) -> tuple[str, ...]:
     if isinstance(value, str) or not isinstance(value, Sequence):
         raise ConfigError(f"metrics must be a list of metric names, got {brief(value)}")
     for i, name in enumerate(value):
         if name not in KNOWN_METRICS:
             hint = _nearest(name, KNOWN_METRICS) if isinstance(name, str) else ""
-            exported = _EXPORTED.get(name) if isinstance(name, str) else None
+            exported = METRIC_OF_SERIES.get(name) if isinstance(name, str) else None
             if exported is not None:
                 hint = (
                     f" (write {exported!r}: monitoring.metrics names what the server exports "

@@ -668,9 +668,7 @@ class _Strategy:
             last = rollout.history[-1] if rollout.history else None
             if last is None or last.kind is not EventKind.ERROR or last.data.get("call") != call:
                 return failed
-            text = last.message
-            cut = text if len(text) <= 500 else text[:497] + "..."
-            return f"{failed}: {cut}"
+            return f"{failed}: {rollout.last_error(call)}"
 
         call = f"apply({slot!r})"
         ok, _ = rollout.call(call, dep.apply, slot, model, version, spec)

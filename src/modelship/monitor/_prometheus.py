@@ -93,11 +93,8 @@ MAX_ANSWER_BYTES = 4 * 1024 * 1024
 #: each read waits at most what is left before it.
 _CHUNK = 64 * 1024
 
-_LATENCY = "inference_latency_seconds"
+_LATENCY: str = SERIES_OF_METRIC["inference_latency"] or ""
 
-#: A ``monitoring.metrics`` name (what the server exports) and the
-#: name a condition gives the Prometheus series for it; ``None``: no series to query.
-_SPEC_TO_SERIES: Mapping[str, str | None] = SERIES_OF_METRIC
 _SERVER_LATENCY = "modelship_request_duration_seconds"
 _SERVER_REQUESTS = "modelship_requests_total"
 _SERVER_5XX = _SERVER_REQUESTS + '{$selector,code=~"5.."}'
@@ -826,13 +823,13 @@ class PrometheusSource:
             hint = f"known for {metric}: {', '.join(sorted(known))}"
             if close:
                 hint += f"; did you mean {close[0]}({metric})?"
-        elif metric in _SPEC_TO_SERIES and _SPEC_TO_SERIES[metric] in by_metric:
-            series = _SPEC_TO_SERIES[metric]
+        elif metric in SERIES_OF_METRIC and SERIES_OF_METRIC[metric] in by_metric:
+            series = SERIES_OF_METRIC[metric]
             hint = (
                 f"did you mean {stat}({series})? monitoring.metrics names what the server "
                 f"exports ({metric}); a condition names the Prometheus series ({series})"
             )
-        elif metric in _SPEC_TO_SERIES and _SPEC_TO_SERIES[metric] is None:
+        elif metric in SERIES_OF_METRIC and SERIES_OF_METRIC[metric] is None:
             hint = (
                 f"{metric} is a monitoring.metrics name; the model server exports no "
                 "Prometheus series for it: feed it from Python with a source of your own "

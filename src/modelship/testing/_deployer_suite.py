@@ -173,10 +173,18 @@ class DeployerConformance:
     def start_never_ready(cls, dep: Deployer, slot: str, model: str, version: str | None) -> bool:
         """Apply the never-ready ``version`` in ``slot``; wait_ready's answer after
         ``_NOT_READY_WAIT`` seconds (the test fails if it raised or overran)."""
+        return cls.start_never_ready_timed(dep, slot, model, version)[0]
+
+    @classmethod
+    def start_never_ready_timed(
+        cls, dep: Deployer, slot: str, model: str, version: str | None
+    ) -> tuple[bool, float]:
+        """:meth:`start_never_ready`, and the seconds its wait took; the test is skipped
+        when ``version`` is None."""
         if version is None:
             pytest.skip(_NO_NEVER_READY)
         dep.apply(slot, model, version)
-        return cls.timed_wait(dep, slot, _NOT_READY_WAIT)[0]
+        return cls.timed_wait(dep, slot, _NOT_READY_WAIT)
 
     @staticmethod
     def slow_version(slow_start: object) -> tuple[str, float]:
@@ -500,10 +508,7 @@ class DeployerConformance:
     def test_wait_ready_answers_false_in_time_for_a_version_that_never_becomes_ready(
         self, deployer: Deployer, versions: tuple[str, str, str], never_ready: str | None
     ) -> None:
-        if never_ready is None:
-            pytest.skip(_NO_NEVER_READY)
-        deployer.apply("blue", versions[0], never_ready)
-        ready, took = self.timed_wait(deployer, "blue", _NOT_READY_WAIT)
+        ready, took = self.start_never_ready_timed(deployer, "blue", versions[0], never_ready)
         assert ready is False, f"wait_ready answered {ready!r} for a slot that is not ready"
         # A longer wait must not overrun by more: else every progress_deadline stretches.
         longer = _LONGER_NOT_READY_WAIT

@@ -61,6 +61,7 @@ __all__ = [
     "bootstrap_regression_disparities",
     "bootstrap_tables",
     "bytes_label",
+    "is_zero_one",
     "combine_codes",
     "confusion_table",
     "disparities",
@@ -316,13 +317,21 @@ def _object_zero_one(array: npt.NDArray[Any]) -> npt.NDArray[np.uint8] | None:
     """
     out = np.empty(len(array), dtype=np.uint8)
     for i, value in enumerate(array.tolist()):  # numpy scalars become Python ones
-        if isinstance(value, bool):
-            out[i] = value
-        elif isinstance(value, (int, float)) and value in (0, 1):
-            out[i] = int(value)
-        else:
+        if not is_zero_one(value):
             return None
+        out[i] = int(value)
     return out
+
+
+def is_zero_one(value: object) -> bool:
+    """Whether ``value`` (one of an object array's) is a boolean or the number 0 or 1.
+
+    Examples
+    --------
+    >>> is_zero_one(True), is_zero_one(1.0), is_zero_one(np.int8(0)), is_zero_one("1")
+    (True, True, True, False)
+    """
+    return isinstance(value, (int, float, np.integer, np.floating)) and value in (0, 1)
 
 
 def binary_labels(values: Any, what: str) -> npt.NDArray[Any]:

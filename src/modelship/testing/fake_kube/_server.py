@@ -732,6 +732,8 @@ class _Server(http.server.ThreadingHTTPServer):
                     ready = selector.select()  # bound: shutdown() wakes it
                     if self._shutdown_request.is_set():
                         break
+                    if any(key.fileobj is self._wake_r for key, _ in ready):
+                        self._wake_r.recv(64)  # a wake left from an earlier shutdown()
                     if any(key.fileobj is self for key, _ in ready):
                         self._handle_request_noblock()  # type: ignore[attr-defined]
                     self.service_actions()
