@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from modelship.errors import CheckInputError, ModelshipError
+from modelship.errors import CheckInputError, EmptyData, ModelshipError
 
 __all__ = [
     "FLOAT_EXACT",
@@ -50,7 +50,9 @@ __all__ = [
     "named_items",
     "not_data",
     "pandas_index_columns",
+    "row_labels_reason",
     "series_name",
+    "split_pandas_index",
     "without_pandas_index",
 ]
 
@@ -238,9 +240,40 @@ def pandas_index_columns(table: Any) -> list[str]:
     ]
 
 
+def row_labels_reason(name: str) -> str:
+    """Why a column :func:`split_pandas_index` dropped is left out, as a check reports it.
+
+    Examples
+    --------
+    >>> row_labels_reason("__index_level_0__")
+    "pandas row labels, not data (keep it with columns=[..., '__index_level_0__'])"
+    """
+    return f"pandas row labels, not data (keep it with columns=[..., {name!r}])"
+
+
 def without_pandas_index(data: Any, keep: Collection[str] = ()) -> Any:
     """``data`` without the unnamed pandas index pandas stored as a column in a Parquet
     file (``__index_level_0__``), unless ``keep`` names it; any other input as it is.
+    See :func:`split_pandas_index`, which also says which columns were dropped.
+
+    Examples
+    --------
+    >>> import pandas as pd, pyarrow as pa
+    >>> frame = pd.DataFrame({"amount": [1.0, 2.0, 3.0, 4.0]}).iloc[[3, 0, 1]]
+    >>> without_pandas_index(pa.Table.from_pandas(frame)).column_names
+    ['amount']
+    >>> without_pandas_index(pa.Table.from_pandas(frame), keep=["__index_level_0__"]).num_columns
+    2
+    """
+    return split_pandas_index(data, keep)[0]
+
+
+def split_pandas_index(
+    data: Any, keep: Collection[str] = (), what: str | None = None
+) -> tuple[Any, list[str]]:
+    """``(data without its row labels, the names of the columns dropped)``: the unnamed
+    pandas index pandas stored as a column in a Parquet file (``__index_level_0__``),
+    unless ``keep`` names it; any other input as it is, with ``[]``.
 
     - a pyarrow Table or RecordBatch: the columns its ``pandas`` metadata names as index
       columns (:func:`pandas_index_columns`), as the CLI drops them reading the file;
@@ -254,42 +287,61 @@ def without_pandas_index(data: Any, keep: Collection[str] = ()) -> Any:
     is a column of data and stays. ``keep`` holds the names a caller asked for
     (``columns=``) or that a profile or schema made by an older version records (which
     read the labels as a column): those stay, so that such a document still checks.
+    The checks report the dropped columns as left out (:func:`row_labels_reason`): a
+    polars column is known by its name alone, and one so named that is data is kept
+    with ``columns=``.
+
+    Raises
+    ------
+    EmptyData
+        With ``what`` (``"reference"``), when the row labels are all the data holds: the
+        message names them and how to keep them.
 
     Examples
     --------
     >>> import pandas as pd, pyarrow as pa
     >>> frame = pd.DataFrame({"amount": [1.0, 2.0, 3.0, 4.0]}).iloc[[3, 0, 1]]
-    >>> without_pandas_index(pa.Table.from_pandas(frame)).column_names
-    ['amount']
-    >>> without_pandas_index(pa.Table.from_pandas(frame), keep=["__index_level_0__"]).num_columns
-    2
+    >>> table, dropped = split_pandas_index(pa.Table.from_pandas(frame))
+    >>> table.column_names, dropped
+    (['amount'], ['__index_level_0__'])
     """
     kept = {str(name) for name in keep}
     module = type(data).__module__
+    dropped: list[str] = []
+    names: list[Any] = []
     if module.startswith("pyarrow"):
         if not (hasattr(data, "column_names") and hasattr(data, "select")):
-            return data
-        dropped = set(pandas_index_columns(data)) - kept
-        if not dropped:
-            return data
-        # By position: a name arrow holds twice is for the callers to refuse.
-        return data.select(
-            [i for i, name in enumerate(data.column_names) if str(name) not in dropped]
-        )
-    if module.startswith("polars") and type(data).__name__ in ("DataFrame", "LazyFrame"):
+            return data, []
+        names = list(data.column_names)
+        dropped = [name for name in pandas_index_columns(data) if name not in kept]
+    elif module.startswith("polars") and type(data).__name__ in ("DataFrame", "LazyFrame"):
         if type(data).__name__ == "LazyFrame":
             # Its schema, not its rows: collect_schema() from polars 1.0, .columns before.
             schema = data.collect_schema() if hasattr(data, "collect_schema") else None
             names = list(schema.names()) if schema is not None else list(data.columns)
         else:
             names = list(data.columns)
-        dropped_names = [
+        dropped = [
             name
             for name in names
             if isinstance(name, str) and UNNAMED_INDEX.fullmatch(name) and name not in kept
         ]
-        return data.drop(dropped_names) if dropped_names else data
-    return data
+    if not dropped:
+        return data, []
+    if what is not None and not set(map(str, names)) - set(dropped):
+        shown = ", ".join(repr(name) for name in dropped)
+        raise EmptyData(
+            f"{what} has no column but the pandas row labels {shown}, which are not data; "
+            f"pass columns=[{shown}] to check them as a column"
+        )
+    if module.startswith("pyarrow"):
+        # By position: a name arrow holds twice is for the callers to refuse.
+        gone = set(dropped)
+        return (
+            data.select([i for i, name in enumerate(data.column_names) if str(name) not in gone]),
+            dropped,
+        )
+    return data.drop(dropped), dropped
 
 
 def _frame_items(frame: Any) -> list[tuple[str, Any]]:

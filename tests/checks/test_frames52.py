@@ -80,8 +80,13 @@ def test_drift_of_arrow_tables_ignores_the_row_labels() -> None:
     reference, current = _sliced_log()
     assert INDEX in reference.column_names
     result = DataDrift(reference=reference, current=current).run()
-    assert list(result.columns) == ["amount"]
+    assert _tested(result) == ["amount"]
     assert result.status is Status.PASS
+
+
+def _tested(result: Any) -> list[str]:
+    """The columns a drift result tested: the row labels are reported left out."""
+    return [name for name, column in result.columns.items() if column.status is not Status.SKIP]
 
 
 def test_drift_of_polars_frames_read_from_the_file_ignores_the_row_labels() -> None:
@@ -90,7 +95,7 @@ def test_drift_of_polars_frames_read_from_the_file_ignores_the_row_labels() -> N
     # polars keeps no pandas metadata: the column is known by the name pandas gave it.
     reference, current = pl.from_arrow(reference), pl.from_arrow(current)
     result = DataDrift(reference=reference, current=current).run()
-    assert list(result.columns) == ["amount"]
+    assert _tested(result) == ["amount"]
     assert result.status is Status.PASS
 
 
@@ -101,7 +106,7 @@ def test_row_labels_do_not_dilute_the_drift_share() -> None:
     batch = pool.drop(train.index).sample(2000, random_state=2)
     batch["amount"] = batch["amount"] * 1.5
     result = DataDrift(reference=_parquet_table(train), current=_parquet_table(batch)).run()
-    assert sorted(result.columns) == ["age", "amount"]
+    assert sorted(_tested(result)) == ["age", "amount"]
     assert result.status is Status.FAIL  # 1 of 2 drifted, as for the frames themselves
 
 
@@ -191,3 +196,111 @@ def test_a_schema_written_before_inf_rate_has_no_such_finding() -> None:
     assert again.validate(_income(inf_share=0.4)).status is Status.PASS
     assert "inf_rate" not in json.loads(again.to_json())["columns"][0]
     assert again == Schema.infer(_income())
+
+
+# --- review 52k: the row labels left out in sight, and an empty column of an older schema ---
+
+
+def _polars_pair() -> tuple[Any, Any]:
+    """polars frames with a data column named as pandas names row labels, drifted by 5 sd."""
+    pl = pytest.importorskip("polars")
+    rng = np.random.default_rng(0)
+    reference = pl.DataFrame({INDEX: rng.normal(0, 1, 500), "x": rng.normal(0, 1, 500)})
+    current = pl.DataFrame({INDEX: rng.normal(5, 1, 500), "x": rng.normal(0, 1, 500)})
+    return reference, current
+
+
+def test_dropped_row_labels_are_reported_left_out() -> None:
+    """polars keeps no pandas metadata: the column is dropped by its name alone, and the
+    result says so, and how to keep it, instead of passing a real drift in silence."""
+    reference, current = _polars_pair()
+    result = DataDrift(reference=reference, current=current).run()
+    labels = result.columns[INDEX]
+    assert labels.status is Status.SKIP
+    assert "row labels" in labels.reason
+    assert f"columns=[..., {INDEX!r}]" in labels.reason
+    assert labels.details["left_out"] == labels.reason
+    for document in (Schema.infer(reference), DriftProfile.from_data(reference)):
+        assert list(document.left_out) == [INDEX]
+        assert "row labels" in document.left_out[INDEX]
+    profile = DriftProfile.from_json(DriftProfile.from_data(reference).to_json())
+    assert DataDrift(reference=profile, current=current).run().columns[INDEX].status is (
+        Status.SKIP
+    )
+    schema = Schema.from_json(Schema.infer(reference).to_json())
+    assert schema.validate(current).status is Status.PASS  # left out: neither extra nor missing
+    # Asked for by name, it is data, and drifted.
+    kept = DataDrift(reference=reference, current=current, columns=["x", INDEX]).run()
+    assert kept.columns[INDEX].status is Status.FAIL
+    # Excluded, it is the user's own choice: no note.
+    excluded = DataDrift(reference=reference, current=current, exclude=[INDEX]).run()
+    assert INDEX not in excluded.columns
+    assert Schema.infer(reference, exclude=[INDEX]).left_out == {INDEX: "excluded"}
+
+
+def test_arrow_row_labels_are_reported_left_out_too() -> None:
+    reference, current = _sliced_log()
+    result = DataDrift(reference=reference, current=current).run()
+    assert result.columns[INDEX].status is Status.SKIP
+    assert result.status is Status.PASS
+    assert INDEX in Schema.infer(reference).left_out
+    assert INDEX not in Schema.infer(reference, columns=["amount"]).left_out
+
+
+def test_a_table_of_row_labels_only_names_them() -> None:
+    frame = pd.DataFrame({"x": np.arange(5.0)}).iloc[[3, 1, 2]]
+    table = _parquet_table(frame).select([INDEX])
+    from modelship.errors import EmptyData
+
+    for make in (
+        lambda: Schema.infer(table),
+        lambda: DriftProfile.from_data(table),
+        lambda: DataDrift(reference=table, current=table).run(),
+    ):
+        with pytest.raises(EmptyData, match=r"row labels '__index_level_0__'.*columns=\["):
+            make()
+    assert Schema.infer(table, columns=[INDEX]).names == (INDEX,)
+
+
+def test_an_older_schema_of_an_empty_category_column_still_passes_it() -> None:
+    """27de193 recorded a pandas category column with no value as numeric float64; the
+    same column read now as categorical text contradicts no recorded kind."""
+    n = 50
+    frame = pd.DataFrame(
+        {"s": pd.Series([None] * n, dtype="category"), "x": np.linspace(0.0, 1.0, n)}
+    )
+    empty = {"kind": "numeric", "dtype": "float64", "nullable": True, "null_rate": 1.0}
+    document = {
+        "schema_version": 1,
+        "columns": [
+            {"name": "s", **empty, "minimum": None, "maximum": None},
+            {"name": "x", "kind": "numeric", "dtype": "float64", "nullable": False},
+        ],
+        "row_lists": "by_column",
+    }
+    document["columns"][0].update(categories=None, inf_rate=0.0)
+    document["columns"][1].update(
+        null_rate=0.0, minimum=0.0, maximum=1.0, categories=None, inf_rate=0.0
+    )
+    schema = Schema.from_json(json.dumps(document))
+    result = schema.validate(frame)
+    assert result.columns["s"].status is Status.PASS, result.columns["s"].reason
+    assert result.status is Status.PASS
+    # A value present is a change of nature still.
+    frame["s"] = pd.Series(["a"] + [None] * (n - 1), dtype="category")
+    assert "kind changed" in schema.validate(frame).columns["s"].reason
+
+
+def test_an_empty_text_column_against_the_same_column_read_otherwise() -> None:
+    """Typed text with no value and the same column as None objects or NaN floats (a CSV)
+    hold the same nothing: no dtype_changed."""
+    n = 50
+    x = np.linspace(0.0, 1.0, n)
+    schema = Schema.infer(pd.DataFrame({"s": pd.Series([None] * n, dtype="string"), "x": x}))
+    for current in (pd.Series([None] * n, dtype=object), np.full(n, np.nan)):
+        result = schema.validate(pd.DataFrame({"s": current, "x": x}))
+        assert result.columns["s"].status is Status.PASS, result.columns["s"].reason
+    # A column that had values and has none now still reports its dtype.
+    full = Schema.infer(pd.DataFrame({"s": pd.Series(["a"] * n, dtype="string"), "x": x}))
+    column = full.validate(pd.DataFrame({"s": np.full(n, np.nan), "x": x})).columns["s"]
+    assert "dtype changed" in column.reason

@@ -29,7 +29,13 @@ from modelship._choices import (
     CategoricalMethod,
     NumericMethod,
 )
-from modelship._columns import column_array, encoded_column, is_missing, without_pandas_index
+from modelship._columns import (
+    column_array,
+    encoded_column,
+    is_missing,
+    row_labels_reason,
+    split_pandas_index,
+)
 from modelship._params import (
     Constraints,
     Interval,
@@ -661,6 +667,10 @@ class _DriftCheck:
     def _reference_kinds(self, raw: Mapping[str, RawColumn]) -> dict[str, ColumnKind]:
         raise NotImplementedError
 
+    def _row_labels(self) -> dict[str, str]:
+        """The columns ``_raw`` drops as pandas row labels, each with why."""
+        return {}
+
     def _max_unique(self) -> int | None:
         return None
 
@@ -796,6 +806,7 @@ class _DriftCheck:
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 partials = list(pool.map(column, jobs))
         notes = {name: why for name, why in left_out.items() if why != EXCLUDED}
+        notes.update((k, v) for k, v in self._row_labels().items() if k not in notes)
         return self._result(partials, notes)
 
     def _type_current(
@@ -1468,11 +1479,32 @@ class DataDrift(_DriftCheck):
         # Row labels pandas stored as a Parquet column are not data, as the CLI reads
         # them, unless asked for or recorded by the profile (one of an older version,
         # which read them as a column: dropped, they would be missing).
-        keep = set(asked)
+        data, _ = split_pandas_index(data, keep=self._labels_kept(), what=what)
+        return raw_columns(data, what=what, columns=self.columns, exclude=exclude, encode=True)
+
+    def _labels_kept(self) -> set[str]:
+        """The columns named like pandas row labels kept as data: those asked for, and
+        those the profile records (see :meth:`_raw`)."""
+        keep = set(self.columns or ())
         if isinstance(self.reference, DriftProfile):
             keep.update(self.reference.schema.names, self.reference.left_out)
-        data = without_pandas_index(data, keep=keep)
-        return raw_columns(data, what=what, columns=self.columns, exclude=exclude, encode=True)
+        return keep
+
+    def _row_labels(self) -> dict[str, str]:
+        # Left out in sight, as the profile's left-out columns are: a polars column is
+        # known by its name alone. columns= chooses the columns: none other is reported.
+        if self.columns is not None:
+            return {}
+        keep = self._labels_kept()
+        sides = [self.current]
+        if not isinstance(self.reference, DriftProfile):
+            sides.insert(0, self.reference)
+        dropped = [name for data in sides for name in split_pandas_index(data, keep=keep)[1]]
+        return {
+            name: row_labels_reason(name)
+            for name in dict.fromkeys(dropped)
+            if name not in self.exclude
+        }
 
     def _declared(self, name: str) -> bool:
         return name in self.kinds

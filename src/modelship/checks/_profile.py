@@ -11,7 +11,7 @@ import attrs
 import numpy as np
 
 from modelship import _json
-from modelship._columns import without_pandas_index
+from modelship._columns import row_labels_reason, split_pandas_index
 from modelship._documents import DocumentKind
 from modelship._params import Interval, Names, validate_params
 from modelship.checks import stats
@@ -372,7 +372,8 @@ class DriftProfile:
         excluded = [str(name) for name in exclude or ()]
         declared = parse_kinds(kinds)
         # Row labels pandas stored as a Parquet column are not data, as the CLI reads them.
-        reference = without_pandas_index(reference, keep=columns or ())
+        # Left out in sight (a polars column is known by its name alone).
+        reference, dropped = split_pandas_index(reference, keep=columns or (), what="reference")
         table = as_table(
             reference,
             what="reference",
@@ -415,7 +416,12 @@ class DriftProfile:
                         column, max_categories=max_categories, counts=(counts, n_missing)
                     )
                 )
-        left_out = {**dict.fromkeys(excluded, EXCLUDED), **table.left_out}
+        labels = {
+            name: row_labels_reason(name)
+            for name in dropped
+            if columns is None and name not in excluded
+        }
+        left_out = {**dict.fromkeys(excluded, EXCLUDED), **labels, **table.left_out}
         return cls(
             # As Schema.infer records it: a pandas Int64 column with a missing value is
             # int64, not the float64 its values become. The schema knows what was left

@@ -19,8 +19,9 @@ from modelship._columns import (
     column_array,
     is_missing,
     named_items,
+    row_labels_reason,
     series_name,
-    without_pandas_index,
+    split_pandas_index,
 )
 from modelship._documents import DocumentKind
 from modelship._params import (
@@ -825,8 +826,9 @@ class Schema:
         ('a', 'b')
         """
         excluded = () if exclude is None else tuple(str(name) for name in exclude)
-        # Row labels pandas stored as a Parquet column are not data, as the CLI reads them.
-        reference = without_pandas_index(reference, keep=columns or ())
+        # Row labels pandas stored as a Parquet column are not data, as the CLI reads them;
+        # left out in sight (a polars column is known by its name alone).
+        reference, dropped = split_pandas_index(reference, keep=columns or (), what="reference")
         table = as_table(
             reference,
             what="reference",
@@ -836,9 +838,15 @@ class Schema:
             categorical_max_unique=categorical_max_unique,
         )
         schema = cls.of_table(table, max_categories=max_categories)
-        if excluded:
+        labels = {
+            name: row_labels_reason(name)
+            for name in dropped
+            if columns is None and name not in excluded
+        }
+        if excluded or labels:
             schema = attrs.evolve(
-                schema, left_out={**dict.fromkeys(excluded, EXCLUDED), **schema.left_out}
+                schema,
+                left_out={**dict.fromkeys(excluded, EXCLUDED), **labels, **schema.left_out},
             )
         return with_zones(with_nullable_dtypes(schema, reference), reference)
 
@@ -1412,9 +1420,10 @@ class SchemaCheck:
         # Row labels pandas stored as a Parquet column are not data, as the CLI reads
         # them, unless asked for or recorded (a schema of an older version, which read
         # them as a column: dropped, they would be missing).
-        current = without_pandas_index(
+        current, _ = split_pandas_index(
             self.current,
             keep={*(self.columns or ()), *self.schema.names, *self.schema.left_out},
+            what="current",
         )
         # Excluded columns are not read: one no check can read (a struct) is left out too.
         raw = raw_columns(
@@ -1550,8 +1559,7 @@ class SchemaCheck:
         # The dtype as read counts too: a schema written before object columns of numbers
         # were recorded by their values' dtype says "object" for [1, None, 3] read now as
         # int64; the same data is no dtype change.
-        if expected.dtype not in (dtype, column.read_dtype, whole):
-            findings.append(("dtype_changed", f"dtype changed: {expected.dtype} -> {dtype}"))
+        dtype_changed = expected.dtype not in (dtype, column.read_dtype, whole)
         # Blocking, as kind_changed: the values can no longer be read as the recorded
         # ones (naive date-times are read as UTC, hours away from the same events in a
         # zone; pandas refuses to compare the two), unlike a dtype change of the same
@@ -1587,6 +1595,11 @@ class SchemaCheck:
                     shown = ", ".join(repr(label) for label in new[:5])
                     more = f" and {len(new) - 5} more" if len(new) > 5 else ""
                     findings.append(("new_categories", f"new categories: {shown}{more}"))
+        # An empty column recorded empty has no dtype to change: typed text with no value
+        # (pandas "string", polars String) and the same column read as None objects or
+        # NaN floats (a CSV) hold the same nothing.
+        if dtype_changed and not (expected.null_rate >= 1 and missing == len(column)):
+            findings.insert(0, ("dtype_changed", f"dtype changed: {expected.dtype} -> {dtype}"))
         findings += self._rate_findings(expected, column, missing, infinite, details)
         unusable = (missing + infinite) / len(column)
         unusable_before = expected.null_rate + expected.inf_rate
@@ -1734,6 +1747,10 @@ def _changed_nature(
         return None
     else:
         if natural.kind is ColumnKind.NUMERIC:
+            return None
+        # No value present holds no nature: a column with none (an empty category
+        # column, which a version before read as float64) contradicts no recorded one.
+        if not natural.category_counts()[0]:
             return None
         found = "bool" if natural.dtype == "bool" else "text"
         shown = f"categorical ({'booleans' if found == 'bool' else 'text'})"
