@@ -295,7 +295,8 @@ def split_pandas_index(
     ------
     EmptyData
         With ``what`` (``"reference"``), when the row labels are all the data holds: the
-        message names them and how to keep them.
+        message names them and how to keep them (for ``"current"``, checked against
+        columns it lacks, that it holds none of them).
 
     Examples
     --------
@@ -330,9 +331,15 @@ def split_pandas_index(
         return data, []
     if what is not None and not set(map(str, names)) - set(dropped):
         shown = ", ".join(repr(name) for name in dropped)
+        # The current side is checked against a reference's or schema's columns, which
+        # it lacks: keeping the labels as a column would only hide that.
+        fix = (
+            "it holds none of the columns to check: pass the batch the data was meant to be"
+            if what == "current"
+            else f"pass columns=[{shown}] to check them as a column"
+        )
         raise EmptyData(
-            f"{what} has no column but the pandas row labels {shown}, which are not data; "
-            f"pass columns=[{shown}] to check them as a column"
+            f"{what} has no column but the pandas row labels {shown}, which are not data; {fix}"
         )
     if module.startswith("pyarrow"):
         # By position: a name arrow holds twice is for the callers to refuse.

@@ -255,10 +255,11 @@ def test_a_table_of_row_labels_only_names_them() -> None:
     for make in (
         lambda: Schema.infer(table),
         lambda: DriftProfile.from_data(table),
-        lambda: DataDrift(reference=table, current=table).run(),
     ):
         with pytest.raises(EmptyData, match=r"row labels '__index_level_0__'.*columns=\["):
             make()
+    with pytest.raises(EmptyData, match=r"row labels '__index_level_0__'"):
+        DataDrift(reference=table, current=table).run()
     assert Schema.infer(table, columns=[INDEX]).names == (INDEX,)
 
 
@@ -304,3 +305,22 @@ def test_an_empty_text_column_against_the_same_column_read_otherwise() -> None:
     full = Schema.infer(pd.DataFrame({"s": pd.Series(["a"] * n, dtype="string"), "x": x}))
     column = full.validate(pd.DataFrame({"s": np.full(n, np.nan), "x": x})).columns["s"]
     assert "dtype changed" in column.reason
+
+
+def test_a_batch_of_row_labels_only_is_not_told_to_keep_them() -> None:
+    # Review 52m: the advice columns=['__index_level_0__'] turned a batch that lost every
+    # real column into a passing warning ("column is not in the schema").
+    from modelship.errors import EmptyData
+
+    frame = pd.DataFrame({"x": np.arange(50.0)}).sample(frac=1.0, random_state=0)
+    table = _parquet_table(frame)
+    labels_only = table.select([INDEX])
+    reference = {"x": np.arange(50.0)}
+    schema = Schema.infer(reference)
+    for make in (
+        lambda: schema.validate(labels_only),
+        lambda: DataDrift(reference=reference, current=labels_only).run(),
+    ):
+        with pytest.raises(EmptyData, match="none of the columns to check") as caught:
+            make()
+        assert "columns=[" not in str(caught.value)
