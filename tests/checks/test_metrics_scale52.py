@@ -24,3 +24,9 @@ def test_a_perfect_fit_and_a_constant_target_keep_their_values() -> None:
     assert r2([1.0, 2.0, 3.0], [1.0, 2.0, 3.0]) == 1.0
     assert r2([2.0, 2.0], [2.0, 2.0]) == 1.0
     assert r2([2.0, 2.0], [2.0, 3.0]) == 0.0
+
+
+def test_r2_of_a_tiny_spread_is_its_exact_value() -> None:
+    # Found by the final README run: scikit-learn's sums underflow here and read the
+    # target as constant (1.0); predicting 0 for [0, 7e-205] is r2 -1.
+    assert r2([0.0, 7.0559726885788065e-205], [0.0, 0.0]) == -1.0

@@ -217,9 +217,12 @@ def test_reachable_p_is_the_p_of_one_sample_beyond_the_other_and_bounds_the_inte
 
     if observed.method == beyond.method:
         assert beyond.p_value == pytest.approx(reachable, rel=1e-12)
-    if reachable <= alpha:
-        assert math.isfinite(observed.ci_low)
-        assert math.isfinite(observed.ci_high)
+        # Values tied across the samples make the observed test approximate where the
+        # separated samples' is exact: the interval's ranks are then the approximation's
+        # (documented; found by this test with x == y == [0, 1, 2, 3, 4] at alpha 0.01).
+        if reachable <= alpha:
+            assert math.isfinite(observed.ci_low)
+            assert math.isfinite(observed.ci_high)
 
 
 # --- 2. windows and steps whose milliseconds overflow ----------------------------------------

@@ -292,7 +292,10 @@ def mann_whitney_reachable_p(
     milliseconds) is enough for the approximation, whose smallest p-value can be far
     larger: one value against 200 reaches 2/201 exactly but 0.086 approximated. At a
     level ``alpha`` below it the test can never reject. Above it, the shift's
-    interval at ``1 - alpha`` is finite (a tie across the samples only narrows it).
+    interval at ``1 - alpha`` is finite when :func:`mann_whitney` uses the same method on
+    ``x`` and ``y``: a value tied across the samples makes it use the normal approximation
+    there (as SciPy and R do), whose ranks can leave the interval infinite at an ``alpha``
+    between this exact p-value and the approximation's.
 
     Parameters
     ----------
