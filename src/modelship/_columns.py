@@ -40,6 +40,7 @@ from numpy.typing import NDArray
 from modelship.errors import CheckInputError, EmptyData, ModelshipError
 
 __all__ = [
+    "lazy_schema",
     "FLOAT_EXACT",
     "MISSING_TYPE_NAMES",
     "Encoded",
@@ -268,6 +269,19 @@ def without_pandas_index(data: Any, keep: Collection[str] = ()) -> Any:
     return split_pandas_index(data, keep)[0]
 
 
+def lazy_schema(frame: Any) -> Any:
+    """A polars LazyFrame's schema (name -> dtype), read without running its query:
+    ``collect_schema()`` from polars 1.0 (``.schema`` warns there), ``.schema`` before.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> dict(lazy_schema(pl.LazyFrame({"n": [1, 2]})))
+    {'n': Int64}
+    """
+    return frame.collect_schema() if hasattr(frame, "collect_schema") else frame.schema
+
+
 def split_pandas_index(
     data: Any, keep: Collection[str] = (), what: str | None = None
 ) -> tuple[Any, list[str]]:
@@ -317,9 +331,7 @@ def split_pandas_index(
         dropped = [name for name in pandas_index_columns(data) if name not in kept]
     elif module.startswith("polars") and type(data).__name__ in ("DataFrame", "LazyFrame"):
         if type(data).__name__ == "LazyFrame":
-            # Its schema, not its rows: collect_schema() from polars 1.0, .columns before.
-            schema = data.collect_schema() if hasattr(data, "collect_schema") else None
-            names = list(schema.names()) if schema is not None else list(data.columns)
+            names = [str(name) for name in lazy_schema(data)]  # its schema, not its rows
         else:
             names = list(data.columns)
         dropped = [

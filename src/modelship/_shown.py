@@ -23,6 +23,7 @@ __all__ = [
     "SHOWN",
     "ascii_digits",
     "ascii_number",
+    "type_name",
     "brief",
     "chain_shows",
     "hide_credentials",
@@ -76,6 +77,22 @@ def brief(value: object) -> str:
     except Exception:  # any repr may fail (an int past 4300 digits, a broken __repr__)
         text = f"<{type(value).__name__}>"
     return text if len(text) <= SHOWN else text[: SHOWN - 3] + "..."
+
+
+def type_name(kind: type) -> str:
+    """``kind`` as a message names it: a builtin by its name, any other type with its
+    module (NumPy's ``bool`` as ``numpy.bool``, never as Python's ``bool`` it is not;
+    ``redis.exceptions.ConnectionError``, not the builtin of that name).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> type_name(bool), type_name(np.bool_), type_name(KeyError)
+    ('bool', 'numpy.bool', 'KeyError')
+    """
+    return (
+        kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+    )
 
 
 def printable(text: str) -> str:

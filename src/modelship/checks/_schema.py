@@ -18,6 +18,7 @@ from modelship._columns import (
     FLOAT_EXACT,
     column_array,
     is_missing,
+    lazy_schema,
     named_items,
     row_labels_reason,
     series_name,
@@ -34,7 +35,7 @@ from modelship._params import (
     check_parameters,
     validate_params,
 )
-from modelship._shown import brief
+from modelship._shown import brief, type_name
 from modelship.checks._figures import percents
 from modelship.checks._records import ROUNDING_TOLERANCE, check_field
 from modelship.checks._result import (
@@ -352,8 +353,7 @@ def _boolean(value: Any) -> Any:
 def _type_name(value: Any) -> str:
     """The type of ``value`` as a message names it: NumPy's ``bool`` as ``numpy.bool``,
     never as Python's ``bool`` it is not."""
-    kind = type(value)
-    return kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
+    return type_name(type(value))
 
 
 def _kind(value: Any) -> ColumnKind:
@@ -1181,7 +1181,13 @@ def with_zones(schema: Schema, data: Any) -> Schema:
 
 
 def holds_datetimes(dtype: str) -> bool:
-    """Whether a recorded dtype is one of date-times (``datetime64[us]``, ...)."""
+    """Whether a recorded dtype is one of date-times (``datetime64[us]``, ...).
+
+    Examples
+    --------
+    >>> holds_datetimes("datetime64[us]"), holds_datetimes("float64")
+    (True, False)
+    """
     return dtype.startswith("datetime64")
 
 
@@ -1226,7 +1232,7 @@ def datetime_zones(
     if not wanted:
         return {}
     if type(data).__name__ == "LazyFrame":  # polars: its schema answers, nothing collected
-        schema = data.collect_schema() if hasattr(data, "collect_schema") else data.schema
+        schema = lazy_schema(data)
         return {
             str(name): str(getattr(dtype, "time_zone", None) or "")
             for name, dtype in schema.items()
@@ -1254,7 +1260,15 @@ def zone_clash(subject: str, before: str, after: str, where: str) -> str | None:
     """What is wrong with ``subject`` (``"column 't'"``) holding date-times of zone
     ``after`` where ``where`` (the reference, the schema) holds zone ``before`` (``""``
     for naive ones), and what to do; ``None`` when both have a zone or neither has (two
-    zones are the same instants, compared in UTC)."""
+    zones are the same instants, compared in UTC).
+
+    Examples
+    --------
+    >>> print(zone_clash("column 't'", "UTC", "", "reference")[:67])
+    column 't' holds date-times with a time zone (UTC) in the reference
+    >>> zone_clash("column 't'", "UTC", "Europe/Paris", "reference") is None
+    True
+    """
     if bool(before) == bool(after):
         return None
     risk = (

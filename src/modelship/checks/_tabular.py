@@ -39,6 +39,7 @@ from modelship._columns import (
     column_array,
     encoded_column,
     is_missing,
+    lazy_schema,
     named_items,
 )
 from modelship._params import MappingOf, Options
@@ -1216,9 +1217,7 @@ def nullable_dtypes(data: Any) -> dict[str, np.dtype[Any]]:
     {'n': dtype('int64')}
     """
     if type(data).__name__ == "LazyFrame":
-        # Before polars 1.0 a LazyFrame had .schema alone; from 1.0 that warns, and
-        # collect_schema() is the way.
-        schema = data.collect_schema() if hasattr(data, "collect_schema") else data.schema
+        schema = lazy_schema(data)
         found = {str(name): _POLARS_NUMPY.get(str(dtype)) for name, dtype in schema.items()}
         return {name: np.dtype(dtype) for name, dtype in found.items() if dtype is not None}
     items = named_items(data) or []

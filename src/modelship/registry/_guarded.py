@@ -27,7 +27,7 @@ import functools
 from collections.abc import Iterable
 from typing import IO, Any, NoReturn, cast
 
-from modelship._shown import chain_shows, hide_credentials
+from modelship._shown import chain_shows, hide_credentials, type_name
 from modelship.errors import ModelshipError, StoreError
 from modelship.registry._integrity import GuardedFile
 from modelship.registry._layout import BLOBS
@@ -96,10 +96,7 @@ def _raise_failed(url: str, what: str, exc: Exception) -> NoReturn:
     modelship.errors.StoreError: read of 'k' failed on the store at kv://host: KeyError: 'k'; ...
     """
     secret = chain_shows(exc)
-    kind = type(exc)
-    named = (
-        kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
-    )
+    named = type_name(type(exc))
     cause = f"{named} (its message is not shown: it holds credentials)"
     answers = (
         ""

@@ -19,7 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import IO, Any, cast
+from typing import IO, Any, NamedTuple, cast
 
 from modelship._endpoints import with_s3_endpoint, without_localhost
 from modelship._hashing import CHUNK
@@ -226,7 +226,7 @@ def _refuse_unknown_s3_options(url: str, scheme: str, options: dict[str, Any]) -
     names = _s3_option_names(scheme)
     if names is None:
         return
-    top, client_names, config_names = names
+    top, client_names, config_names, _ = names
     shown = hide_credentials(url)
     for key in options:
         if key in top:
@@ -288,15 +288,23 @@ def _nearest(
     )
 
 
-_S3_NAMES: dict[str, tuple[frozenset[str], frozenset[str], frozenset[str]] | None] = {}
-_S3_CONFIG_CLASS: dict[str, Any] = {}  # aiobotocore's AioConfig, as s3fs imported it
+class _S3Options(NamedTuple):
+    """What the S3 file system takes: its top-level options, ``client_kwargs`` and
+    ``config_kwargs`` names, and aiobotocore's ``AioConfig`` as s3fs imported it."""
+
+    top: frozenset[str]
+    client: frozenset[str]
+    settings: frozenset[str]
+    config: Any
 
 
-def _s3_option_names(
-    scheme: str,
-) -> tuple[frozenset[str], frozenset[str], frozenset[str]] | None:
+_S3_NAMES: dict[str, _S3Options | None] = {}
+
+
+def _s3_option_names(scheme: str) -> _S3Options | None:
     """The storage options the S3 file system takes, at the top level, in
-    ``client_kwargs`` and in ``config_kwargs``; ``None`` if they cannot be read.
+    ``client_kwargs`` and in ``config_kwargs`` (and its config class); ``None`` if they
+    cannot be read.
 
     Read from signatures, so they follow the versions installed: s3fs's
     ``S3FileSystem.__init__``; what it passes its ``**kwargs`` on to (fsspec's listing
@@ -326,7 +334,7 @@ def _s3_option_names(
         }
         return named, any(p.kind is p.VAR_KEYWORD for p in params)
 
-    found: tuple[frozenset[str], frozenset[str], frozenset[str]] | None = None
+    found: _S3Options | None = None
     try:
         cls = fsspec.get_filesystem_class(scheme)
         top, more = taken(cls.__init__)
@@ -342,8 +350,7 @@ def _s3_option_names(
         settings = taken(config.__init__)[0] | set(config.OPTION_DEFAULTS)
         top |= {"skip_instance_cache", "retries", *getattr(cls, "_strip_tokenize_options", ())}
         if client and settings:
-            found = (frozenset(top), frozenset(client), frozenset(settings))
-            _S3_CONFIG_CLASS[scheme] = config
+            found = _S3Options(frozenset(top), frozenset(client), frozenset(settings), config)
     except (ImportError, AttributeError, KeyError, TypeError, ValueError):
         found = None  # not s3fs as known here: its options are not checked
     _S3_NAMES[scheme] = found
@@ -357,14 +364,14 @@ def _refuse_bad_s3_config(url: str, scheme: str, config: dict[str, Any]) -> None
     if names is None:
         return
     for key in config:
-        if key not in names[2]:
+        if key not in names.settings:
             raise UnsupportedStorage(
                 f"cannot open a registry at {hide_credentials(url)!r}: config_kwargs[{key!r}] "
                 "is not one of botocore's settings; "
-                + _nearest(key, frozenset(), frozenset(), names[2])
+                + _nearest(key, frozenset(), frozenset(), names.settings)
             )
     try:
-        _S3_CONFIG_CLASS[scheme](**config)
+        names.config(**config)
     except Exception as exc:  # botocore's own errors: their message says what is wrong
         raise UnsupportedStorage(
             f"cannot open a registry at {hide_credentials(url)!r}: botocore refused "
