@@ -81,14 +81,15 @@ def brief(value: object) -> str:
 
 def type_name(kind: type) -> str:
     """``kind`` as a message names it: a builtin by its name, any other type with its
-    module (NumPy's ``bool`` as ``numpy.bool``, never as Python's ``bool`` it is not;
-    ``redis.exceptions.ConnectionError``, not the builtin of that name).
+    module (NumPy's ``bool_`` as ``numpy.bool`` or, before NumPy 2, ``numpy.bool_``, never
+    as Python's ``bool`` it is not; ``redis.exceptions.ConnectionError``, not the builtin of
+    that name).
 
     Examples
     --------
     >>> import numpy as np
-    >>> type_name(bool), type_name(np.bool_), type_name(KeyError)
-    ('bool', 'numpy.bool', 'KeyError')
+    >>> type_name(bool), type_name(np.float64), type_name(KeyError)
+    ('bool', 'numpy.float64', 'KeyError')
     """
     return (
         kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
