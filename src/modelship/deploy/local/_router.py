@@ -31,7 +31,17 @@ A request body is held whole before it is forwarded, so the router refuses one o
 would: a declared length is refused before a byte of the body is read, a chunked body as
 soon as it passes the limit. A request it cannot read (a Content-Length that is not
 digits, a chunk-size line that is not hexadecimal, a chunk longer than it says) is
-answered ``400``, as the servers answer it, and the connection closed.
+answered ``400``, as the servers answer it, and the connection closed. So is a first line
+that is not an HTTP/1.x request line (``METHOD target HTTP/1.1``): bytes that are not
+HTTP at all are not passed to a server.
+
+The bodies held at once, across every client connection, are bounded too: at most
+``_HELD_BODIES`` (32) times ``max_body`` bytes (128 MiB by default), counted from the
+declared length (a chunked body chunk by chunk) before the bytes are read, and given back
+once the request's answer is made. A body that would go past it is answered ``503`` (the
+connection closed) rather than read: many connections each sending most of a large body
+slowly would otherwise make the process that runs the router (a notebook, a CI job,
+``modelship deploy apply``) hold gigabytes, and its model servers die with it.
 
 So is a request whose framing a server could read differently from the router (RFC
 9112), as part of it could then reach a backend as a request of its own, unchecked: a
@@ -90,6 +100,12 @@ Route = tuple[int, int] | tuple[int, int, ExitStatus]
 _MAX_HEAD = 64 * 1024
 #: The largest request body a Router holds unless told otherwise: the servers' default.
 DEFAULT_MAX_BODY = 4 * 2**20
+#: The request bodies a Router holds at once, across all its client connections, in
+#: bodies of ``max_body`` bytes; more is answered 503 (see the module's docstring).
+_HELD_BODIES = 32
+#: An HTTP/1.x request line (RFC 9112 3): a method (a token), one space, a target of
+#: visible characters, one space, the version.
+_REQUEST_LINE = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+ [\x21-\x7e\x80-\xff]+ HTTP/1\.[01]")
 #: What is read away from a client after refusing its body, so that the answer arrives.
 _DISCARD_BYTES = 64 * 2**20
 _DISCARD_SECONDS = 2.0
@@ -177,6 +193,40 @@ class _BadRequest(ValueError):
 class _Unsupported(_BadRequest):
     """A request with a transfer coding the router cannot undo (``gzip, chunked``): it is
     answered ``501``, as RFC 9112 6.1 says, and the connection closed."""
+
+
+class _Busy(Exception):
+    """A request body the router cannot hold now: the bodies it holds for other
+    connections already take its budget (answered 503, the connection closed)."""
+
+    def __init__(self, size: int, held: int, budget: int) -> None:
+        super().__init__(size, held, budget)
+        self.size, self.held, self.budget = size, held, budget
+
+
+class _Held:
+    """The bytes of request bodies a router holds at once, and their bound.
+
+    Used only on the router's event loop thread, and :meth:`take` does not await between
+    its check and its count: no other connection runs in between, so two cannot both see
+    room that only one of them fits in.
+    """
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.held = 0
+
+    def take(self, size: int) -> int:
+        """Count ``size`` more bytes as held, or raise :class:`_Busy` when that would go
+        past the budget (counting nothing); ``size``, to be given back with :meth:`give`."""
+        if size > 0 and self.held + size > self.budget:
+            raise _Busy(size, self.held, self.budget)
+        self.held += size
+        return size
+
+    def give(self, size: int) -> None:
+        """Give back ``size`` bytes counted by :meth:`take`."""
+        self.held -= size
 
 
 class _TooLarge(Exception):
@@ -298,26 +348,38 @@ async def _line(reader: asyncio.StreamReader) -> bytes:
         raise _BadRequest("a line of the chunked body is over 64 KiB") from None
 
 
-async def _read_chunked(reader: asyncio.StreamReader, limit: int | None = None) -> bytes:
-    """A chunked message body, de-chunked.
+async def _read_chunked(
+    reader: asyncio.StreamReader, limit: int | None = None, held: _Held | None = None
+) -> tuple[bytes, int]:
+    """A chunked message body, de-chunked, and the bytes it took from ``held``.
 
     With ``limit``, a body over it raises :class:`_TooLarge` before more than the limit is
-    held (a request's; a response comes from our own server and is not limited).
+    held (a request's; a response comes from our own server and is not limited). With
+    ``held``, each chunk's size is taken from it before the chunk is read
+    (:class:`_Busy` when there is no room; what was taken is given back then).
     """
     out = bytearray()
-    for _ in range(1_000_000):  # bound: a million chunks
-        size = _chunk_size(await _line(reader))
-        if size == 0:
-            for _ in range(10_000):  # trailers, each under the 64 KiB line limit
-                if await _line(reader) == b"\r\n":
-                    return bytes(out)
-            raise _BadRequest("more than 10,000 trailer lines")
-        if limit is not None and len(out) + size > limit:
-            raise _TooLarge(len(out) + size)
-        out += await reader.readexactly(size)
-        if await reader.readexactly(2) != b"\r\n":
-            raise _BadRequest(f"a chunk of {size} bytes is longer than its size line says")
-    raise _BadRequest("more than 1,000,000 chunks")
+    taken = 0
+    try:
+        for _ in range(1_000_000):  # bound: a million chunks
+            size = _chunk_size(await _line(reader))
+            if size == 0:
+                for _ in range(10_000):  # trailers, each under the 64 KiB line limit
+                    if await _line(reader) == b"\r\n":
+                        return bytes(out), taken
+                raise _BadRequest("more than 10,000 trailer lines")
+            if limit is not None and len(out) + size > limit:
+                raise _TooLarge(len(out) + size)
+            if held is not None:
+                taken += held.take(size)
+            out += await reader.readexactly(size)
+            if await reader.readexactly(2) != b"\r\n":
+                raise _BadRequest(f"a chunk of {size} bytes is longer than its size line says")
+        raise _BadRequest("more than 1,000,000 chunks")
+    except BaseException:
+        if held is not None:
+            held.give(taken)
+        raise
 
 
 async def _discard(reader: asyncio.StreamReader, bound: int, seconds: float) -> None:
@@ -450,7 +512,7 @@ async def _read_answer(
     elif length is not None and not chunked:
         body, framed = await reader.readexactly(length), True
     elif chunked:  # re-framed with a length
-        body, framed = await _read_chunked(reader), False
+        body, framed = (await _read_chunked(reader))[0], False
     else:  # close-delimited: re-framed with a length
         body, framed, reusable = await reader.read(-1), False, False
     if framed and keep and not _hop_by_hop(fields):
@@ -590,6 +652,7 @@ class Router:
     ) -> None:
         self._backends: dict[str, _Backend] = {}
         self._max_body = max_body
+        self._held = _Held(_HELD_BODIES * max_body)
         self._stopping = False  # set by stop_routing: the 503 then says why, and closes
         # The ids of the router's own answers, made as the servers make theirs, with 64
         # random bits of its own (no server shares them).
@@ -805,10 +868,14 @@ class Router:
                     timer.cancel()
                     timer = _CutOff(loop, writer.transport, _BODY_SECONDS)
                     first, fields = _parse_head(head)
-                    request, keep = await self._read_request(reader, writer, head, first, fields)
+                    if _REQUEST_LINE.fullmatch(first) is None:
+                        raise _BadRequest(f"{_shown(first)} is not an HTTP/1.x request line")
+                    request, keep, held = await self._read_request(
+                        reader, writer, head, first, fields
+                    )
                 except asyncio.IncompleteReadError:  # the client left half-way, or was cut off
                     return
-                except (_BadRequest, _TooLarge) as refused:
+                except (_BadRequest, _TooLarge, _Busy) as refused:
                     timer.cancel()
                     bodiless = head is not None and head.startswith(b"HEAD ")
                     answer = self._refusal(refused, self._request_id(fields), bodiless)
@@ -817,12 +884,16 @@ class Router:
                 finally:
                     timer.cancel()
                 bodiless = head.startswith(b"HEAD ")
-                answer, keep = await self._forward(request, fields, bodiless, keep)
+                try:
+                    answer, keep = await self._forward(request, fields, bodiless, keep)
+                finally:
+                    del request  # the body is given back only once nothing holds it
+                    self._held.give(held)
                 writer.write(answer)
                 await writer.drain()
                 if not keep:
                     return
-        except (ConnectionError, asyncio.CancelledError):
+        except (OSError, asyncio.CancelledError):  # the client's socket failed: reset, gone
             return
         finally:
             writer.close()
@@ -834,9 +905,13 @@ class Router:
         head: bytes,
         first: bytes,
         fields: _Fields,
-    ) -> tuple[bytes, bool]:
+    ) -> tuple[bytes, bool, int]:
         """The whole request after ``head`` (read as ``first`` and ``fields``), to
-        forward; whether the client's connection may carry another."""
+        forward; whether the client's connection may carry another; the bytes its body
+        took from the router's budget (:class:`_Held`), to give back once answered.
+
+        The body's bytes are taken before they are read (:class:`_Busy` when there is no
+        room); when reading fails, they are given back here."""
         http10 = first.endswith(b" HTTP/1.0")
         keep = not http10 and b"close" not in _tokens(fields, b"connection")
         length = _declared_length(fields)
@@ -850,23 +925,31 @@ class Router:
         if not chunked and length is not None and length > self._max_body:
             raise _TooLarge(length)  # before a byte of the body is read, or asked for
         expect = [value.lower() for key, value in fields if key == b"expect"]
-        if not chunked and not expect:
-            # The common request: a Content-Length body, forwarded with its head as is
-            # unless it holds a field that ends here (a client's Connection: close would
-            # close the pooled connection to the backend after its answer).
-            body = b"" if length is None else await reader.readexactly(length)
-            if not _hop_by_hop(fields):
-                return head + body, keep
-            declared = None if length is None else str(length).encode()
-            return _message(first, fields, body, length=declared), keep
-        if b"100-continue" in expect:
-            writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")  # curl waits for it
         if chunked:
-            body = await _read_chunked(reader, self._max_body)
+            if b"100-continue" in expect:
+                writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")  # curl waits for it
+            body, taken = await _read_chunked(reader, self._max_body, self._held)
         else:
-            body = await reader.readexactly(length or 0)
+            taken = self._held.take(length or 0)  # before a byte is read, or asked for
+            try:
+                if not expect:
+                    # The common request: a Content-Length body, forwarded with its head
+                    # as is unless it holds a field that ends here (a client's
+                    # Connection: close would close the pooled connection to the backend
+                    # after its answer).
+                    body = b"" if length is None else await reader.readexactly(length)
+                    if not _hop_by_hop(fields):
+                        return head + body, keep, taken
+                    declared = None if length is None else str(length).encode()
+                    return _message(first, fields, body, length=declared), keep, taken
+                if b"100-continue" in expect:
+                    writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")  # curl waits for it
+                body = await reader.readexactly(length or 0)
+            except BaseException:
+                self._held.give(taken)
+                raise
         rest = [(key, value) for key, value in fields if key != b"expect"]
-        return _message(first, rest, body, length=str(len(body)).encode()), keep
+        return _message(first, rest, body, length=str(len(body)).encode()), keep, taken
 
     def _request_id(self, fields: _Fields | None) -> str:
         """The id of a request the router answers itself, by the servers' rule
@@ -875,10 +958,20 @@ class Router:
         ``None``)."""
         return self._ids.of(fields)
 
-    def _refusal(self, refused: _BadRequest | _TooLarge, request_id: str, bodiless: bool) -> bytes:
-        """The answer to a request the router will not forward: ``413``, ``501`` or
-        ``400`` (to a ``HEAD``, ``bodiless``: its head only)."""
-        if isinstance(refused, _Unsupported):
+    def _refusal(
+        self, refused: _BadRequest | _TooLarge | _Busy, request_id: str, bodiless: bool
+    ) -> bytes:
+        """The answer to a request the router will not forward: ``413``, ``501``, ``503``
+        or ``400`` (to a ``HEAD``, ``bodiless``: its head only)."""
+        if isinstance(refused, _Busy):
+            status = 503
+            error = (
+                f"the router holds {refused.held} bytes of request bodies for other "
+                f"connections, and this body of {refused.size} bytes would pass its limit "
+                f"of {refused.budget} bytes ({_HELD_BODIES} bodies of the largest size "
+                "taken); send the request again shortly, or fewer requests at once"
+            )
+        elif isinstance(refused, _Unsupported):
             status, error = 501, f"{refused}"
         elif isinstance(refused, _BadRequest):
             status, error = 400, f"malformed request: {refused}"
