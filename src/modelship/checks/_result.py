@@ -729,8 +729,10 @@ class CheckResult:
         >>> CheckResult(name="auc", status="fail", reason="AUC 0.71 < 0.80")
         <CheckResult 'auc' fail: AUC 0.71 < 0.80>
         """
-        columns = f" ({len(self.columns)} columns)" if self.columns else ""
         reason = printable(_short(self.reason))
+        count = f"({len(self.columns)} columns)"
+        # A reason that ends with the count (a passing schema check's) says it once.
+        columns = f" {count}" if self.columns and not reason.endswith(count) else ""
         return f"<CheckResult {self.name!r} {self.status.value}: {reason}{columns}>"
 
     def _repr_html_(self) -> str:

@@ -751,6 +751,24 @@ class Schema:
         default=False, kw_only=True, converter=_boolean, validator=_is_boolean, eq=False
     )
 
+    def __repr__(self) -> str:
+        """One line: how many columns of each kind, and how many left out.
+
+        Not the fields: a column's categories alone can be thousands of names
+        (:meth:`to_dict` has them all).
+
+        Examples
+        --------
+        >>> from modelship.checks import Schema
+        >>> Schema.infer({"age": [30.0, 41.0, 52.0], "income": [1.0, 2.0, 3.0],
+        ...               "plan": ["a", "b", "a"]})
+        <Schema 3 columns (2 numeric, 1 categorical)>
+        """
+        numeric = sum(column.kind is ColumnKind.NUMERIC for column in self.columns)
+        counts = f"{numeric} numeric, {len(self.columns) - numeric} categorical"
+        left_out = f", {len(self.left_out)} left out" if self.left_out else ""
+        return f"<Schema {len(self.columns)} columns ({counts}){left_out}>"
+
     def __getstate__(self) -> dict[str, Any]:
         """The fields by name, as attrs pickles a slotted class."""
         return {field.name: getattr(self, field.name) for field in attrs.fields(type(self))}

@@ -36,7 +36,7 @@ from typing import Any
 
 import attrs
 
-from modelship._shown import ascii_digits, brief
+from modelship._shown import ascii_digits, brief, printable
 from modelship.parity._errors import SnapshotError
 from modelship.parity._installed import (
     MAX_TEXT,
@@ -210,7 +210,15 @@ def _blas_field(value: Iterable[BlasLibrary]) -> tuple[BlasLibrary, ...]:
 _ARCH_ALIASES = {"amd64": "x86_64", "x64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}
 
 
-@attrs.frozen(kw_only=True)
+_REPR_TEXT = 40  # characters of each text field a snapshot's repr shows
+
+
+def _repr_text(text: str) -> str:
+    cut = text if len(text) <= _REPR_TEXT else text[: _REPR_TEXT - 1] + "…"
+    return printable(cut)
+
+
+@attrs.frozen(kw_only=True, repr=False)
 class EnvironmentSnapshot:
     """The environment a model was trained in, or is about to run in.
 
@@ -301,6 +309,34 @@ class EnvironmentSnapshot:
     env_allowlist: tuple[str, ...] | None = attrs.field(default=None, converter=_allowlist_field)
     env_withheld: tuple[str, ...] = attrs.field(default=(), converter=_withheld_field)
     captured_at: str = ""
+
+    def __repr__(self) -> str:
+        """One line: the interpreter, the platform, how many packages, when captured.
+
+        Not the fields: every installed distribution is kilobytes (:meth:`to_dict` has
+        them all). What in a field is not printable is shown as an escape, and each text
+        field is cut to 40 characters.
+
+        Examples
+        --------
+        >>> from modelship.parity import EnvironmentSnapshot
+        >>> snap = EnvironmentSnapshot(python_version="3.11.7", python_implementation="CPython",
+        ...                            os="Linux", machine="x86_64",
+        ...                            packages={"numpy": "2.1.0", "attrs": "24.2.0"})
+        >>> snap
+        <EnvironmentSnapshot CPython 3.11.7, Linux x86_64, 2 packages>
+        >>> repr(EnvironmentSnapshot.capture()).split(", ")[-1].startswith("captured 20")
+        True
+        """
+        noun = "package" if len(self.packages) == 1 else "packages"
+        fields = [
+            f"{_repr_text(self.python_implementation)} {_repr_text(self.python_version)}",
+            f"{_repr_text(self.os)} {_repr_text(self.machine)}",
+            f"{len(self.packages)} {noun}",
+        ]
+        if self.captured_at:
+            fields.append(f"captured {_repr_text(self.captured_at)}")
+        return f"<EnvironmentSnapshot {', '.join(fields)}>"
 
     def __getstate__(self) -> dict[str, Any]:
         """The fields by name, as attrs pickles a slotted class."""

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import attrs
 
 from modelship._params import Constraint, Constraints, Options, Text, check_parameters
-from modelship._shown import brief
+from modelship._shown import brief, printable
 from modelship.errors import InvalidParameter
 
 __all__ = ["STATUSES", "Entry", "Report", "Section"]
@@ -189,7 +189,10 @@ class Section:
     properties: Mapping[str, str] = attrs.field(factory=dict, converter=_properties)
 
 
-@attrs.frozen(kw_only=True)
+_REPR_ITEM = 40  # characters of a report's item a repr shows
+
+
+@attrs.frozen(kw_only=True, repr=False)
 class Report:
     """Everything a renderer needs: the verdict, the sections, and the data as JSON.
 
@@ -240,3 +243,27 @@ class Report:
     item: str = "check"
     package: str = "modelship"
     document: Mapping[str, Any] = attrs.field(factory=dict, eq=False)
+
+    def __repr__(self) -> str:
+        """One line: the title, the verdict and the count of sections by status.
+
+        Not the fields: the document and the entries of a 500-column check are hundreds
+        of kilobytes (the renderers and :attr:`document` have them all). The title is
+        shown as ``repr`` shows text (escapes for what is not printable), cut to 100
+        characters.
+
+        Examples
+        --------
+        >>> from modelship.report import Entry, Report, Section
+        >>> sections = [Section(head=Entry(name="drift", status="fail")),
+        ...             Section(head=Entry(name="schema", status="pass"))]
+        >>> Report(title="modelship checks", passed=False, sections=sections)
+        <Report 'modelship checks' failed: 2 checks (1 pass, 1 fail)>
+        """
+        heads = [section.head.status for section in self.sections]
+        counts = [f"{n} {status}" for status in STATUSES if (n := heads.count(status))]
+        item = self.item if len(self.item) <= _REPR_ITEM else self.item[: _REPR_ITEM - 1] + "…"
+        noun = printable(item if len(heads) == 1 else f"{item}s")
+        tally = f" ({', '.join(counts)})" if counts else ""
+        verdict = "passed" if self.passed else "failed"
+        return f"<Report {brief(self.title)} {verdict}: {len(heads)} {noun}{tally}>"
