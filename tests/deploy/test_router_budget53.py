@@ -3,9 +3,11 @@ that are not an HTTP/1.x request line to a server."""
 
 from __future__ import annotations
 
+import gc
 import http.server
 import json
 import socket
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,20 +25,23 @@ class _Backend(http.server.ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self) -> None:
-        self.seen = 0  # requests that reached it
+    def __init__(self, delay: float = 0.0) -> None:
+        self.seen = 0  # requests answered
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
             def do_POST(handler) -> None:  # noqa: N805 - the server is self
                 body = handler.rfile.read(int(handler.headers.get("content-length", 0)))
-                self.seen += 1
+                time.sleep(delay)
                 answer = json.dumps({"size": len(body)}).encode()
-                handler.send_response(200)
-                handler.send_header("content-length", str(len(answer)))
-                handler.end_headers()
-                handler.wfile.write(answer)
+                try:
+                    handler.send_response(200)
+                    handler.send_header("content-length", str(len(answer)))
+                    handler.end_headers()
+                    handler.wfile.write(answer)
+                finally:
+                    self.seen += 1
 
             do_GET = do_POST  # noqa: N815 - the handler's naming
 
@@ -200,3 +205,111 @@ def test_http1_request_lines_are_forwarded(routed: tuple[Router, _Backend], firs
     else:
         assert _status(answer) == 200, answer
         assert backend.seen == 1
+
+
+class _Hung:
+    """A real server on 127.0.0.1 that reads what it is sent and never answers."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self.listener.getsockname()[1]
+        self.received = 0  # bytes read, all connections
+        self.connections: list[socket.socket] = []
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:  # bounded by close(): accept then raises
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections.append(conn)
+            threading.Thread(target=self._read, args=(conn,), daemon=True).start()
+
+    def _read(self, conn: socket.socket) -> None:
+        while True:  # bounded by the peer or close(): recv then returns b"" or raises
+            try:
+                data = conn.recv(65536)
+            except OSError:
+                return
+            if not data:
+                return
+            with self._lock:
+                self.received += len(data)
+
+    def close(self) -> None:
+        self.listener.close()
+        for conn in self.connections:
+            conn.close()
+
+
+def test_requests_waiting_on_a_slot_that_never_answers_take_no_room(
+    routed: tuple[Router, _Backend],
+) -> None:
+    router, blue = routed
+    green = _Hung()
+    waiting: list[socket.socket] = []
+    try:
+        router.set_backends({"green": (green.port, 100)})
+        count = _router._HELD_BODIES + 8  # more bodies than the budget holds
+        for _ in range(count):
+            sock = socket.create_connection(("127.0.0.1", router.port), timeout=30)
+            sock.sendall(_post(MAX_BODY))
+            waiting.append(sock)
+        _wait_for(lambda: green.received >= count * MAX_BODY, "every request sent to green")
+        _wait_for(lambda: _held(router) == 0, "the room of the sent bodies given back")
+        assert router.inflight("green") == count
+        # green hangs; blue takes the traffic, and bodies are served again.
+        router.set_backends({"green": (green.port, 0), "blue": (blue.server_address[1], 100)})
+        served = _exchange(router, _post(MAX_BODY))
+        assert _status(served) == 200, served
+    finally:
+        for sock in waiting:
+            sock.close()
+        green.close()
+
+
+def test_a_client_leaving_while_its_request_waits_leaves_no_task_to_the_collector(
+    routed: tuple[Router, _Backend], caplog: pytest.LogCaptureFixture
+) -> None:
+    router, _ = routed
+    green = _Hung()
+    try:
+        router.set_backends({"green": (green.port, 100)})
+        for _ in range(4):
+            with socket.create_connection(("127.0.0.1", router.port), timeout=30) as sock:
+                sock.sendall(_post(100))
+                _wait_for(lambda: router.inflight("green") > 0, "the request at green")
+        _wait_for(lambda: green.received >= 4 * 100, "every request sent to green")
+        with caplog.at_level("ERROR", logger="asyncio"):
+            gc.collect()
+            time.sleep(0.2)
+        assert not [r for r in caplog.records if "destroyed" in r.getMessage()], caplog.text
+        assert router.inflight("green") == 4  # still waiting on green, on the router's loop
+    finally:
+        green.close()
+
+
+def test_a_client_that_resets_before_its_answer_ends_quietly(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    slow = _Backend(delay=0.3)
+    router = Router(max_body=MAX_BODY)
+    try:
+        router.set_backends({"blue": (slow.server_address[1], 100)})
+        with caplog.at_level("ERROR", logger="asyncio"):
+            for _ in range(3):
+                sock = socket.create_connection(("127.0.0.1", router.port), timeout=30)
+                sock.sendall(_post(100))
+                _wait_for(lambda: router.inflight("blue") > 0, "the request at blue")
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                sock.close()  # a reset
+            _wait_for(lambda: slow.seen == 3, "every request answered by blue")
+            _wait_for(lambda: router.inflight("blue") == 0, "every answer handled")
+        assert not caplog.records, caplog.text
+        assert _held(router) == 0
+    finally:
+        router.close()
+        slow.shutdown()
+        slow.server_close()

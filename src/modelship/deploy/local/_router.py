@@ -38,10 +38,12 @@ HTTP at all are not passed to a server.
 The bodies held at once, across every client connection, are bounded too: at most
 ``_HELD_BODIES`` (32) times ``max_body`` bytes (128 MiB by default), counted from the
 declared length (a chunked body chunk by chunk) before the bytes are read, and given back
-once the request's answer is made. A body that would go past it is answered ``503`` (the
-connection closed) rather than read: many connections each sending most of a large body
-slowly would otherwise make the process that runs the router (a notebook, a CI job,
-``modelship deploy apply``) hold gigabytes, and its model servers die with it.
+once the request is written to a slot (a ``GET`` or ``HEAD``, which may be sent again, once
+answered): requests waiting on a slot that never answers take no room from the others. A
+body that would go past it is answered ``503`` (the connection closed) rather than read:
+many connections each sending most of a large body slowly would otherwise make the process
+that runs the router (a notebook, a CI job, ``modelship deploy apply``) hold gigabytes,
+and its model servers die with it.
 
 So is a request whose framing a server could read differently from the router (RFC
 9112), as part of it could then reach a backend as a request of its own, unchecked: a
@@ -227,6 +229,35 @@ class _Held:
     def give(self, size: int) -> None:
         """Give back ``size`` bytes counted by :meth:`take`."""
         self.held -= size
+
+
+class _Sent:
+    """A request on its way to a slot, and the room its body took (:class:`_Held`).
+
+    :meth:`sent` gives the room back and lets go of the bytes once they are written to the
+    slot and will not be written again; :meth:`done` does what is left once the answer
+    is made. Each is given back once.
+    """
+
+    def __init__(self, box: list[bytes], taken: int, held: _Held) -> None:
+        self._box, self._taken, self._held = box, taken, held
+        self.idempotent = box[0].startswith((b"GET ", b"HEAD "))
+
+    @property
+    def request(self) -> bytes:
+        return self._box[0]
+
+    def sent(self) -> None:
+        """The request was written whole to a slot: unless it may be sent again (a
+        ``GET`` or ``HEAD`` on a pooled connection that fails), let go of it."""
+        if not self.idempotent:
+            self.done()
+
+    def done(self) -> None:
+        """Give the room back, and the bytes, if :meth:`sent` did not."""
+        self._held.give(self._taken)
+        self._taken = 0
+        self._box.clear()
 
 
 class _TooLarge(Exception):
@@ -653,6 +684,11 @@ class Router:
         self._backends: dict[str, _Backend] = {}
         self._max_body = max_body
         self._held = _Held(_HELD_BODIES * max_body)
+        # The client connections' tasks. asyncio keeps one only through its connection's
+        # protocol: a client that left while its request waits on a slot would make the
+        # task garbage, destroyed by the collector on whatever thread runs it ("Task was
+        # destroyed but it is pending!"), its cleanup off the loop's thread.
+        self._clients: set[asyncio.Task[None]] = set()
         self._stopping = False  # set by stop_routing: the 503 then says why, and closes
         # The ids of the router's own answers, made as the servers make theirs, with 64
         # random bits of its own (no server shares them).
@@ -850,6 +886,18 @@ class Router:
     async def _serve_client(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
+        """Serve one client connection, its task held by the router while it runs."""
+        task = asyncio.current_task()
+        assert task is not None  # asyncio runs each connection in a task of its own
+        self._clients.add(task)
+        try:
+            await self._serve_requests(reader, writer)
+        finally:
+            self._clients.discard(task)
+
+    async def _serve_requests(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         loop = asyncio.get_running_loop()
         try:
             for _ in range(10_000_000):  # requests per client connection (keep-alive)
@@ -884,11 +932,17 @@ class Router:
                 finally:
                     timer.cancel()
                 bodiless = head.startswith(b"HEAD ")
+                # The request goes in a box the forwarding empties once it is sent and
+                # cannot be sent again, giving its bytes back then: a slot that never
+                # answers keeps no room taken from the others' requests.
+                sent = _Sent([request], held, self._held)
+                del request
                 try:
-                    answer, keep = await self._forward(request, fields, bodiless, keep)
+                    answer, keep = await self._forward(sent, fields, bodiless, keep)
                 finally:
-                    del request  # the body is given back only once nothing holds it
-                    self._held.give(held)
+                    sent.done()
+                if writer.transport.is_closing():  # the client left (uvloop would raise)
+                    return
                 writer.write(answer)
                 await writer.drain()
                 if not keep:
@@ -985,11 +1039,11 @@ class Router:
         return _response(status, error, request_id, keep=False, bodiless=bodiless)
 
     async def _forward(
-        self, request: bytes, fields: _Fields, bodiless: bool, keep: bool
+        self, request: _Sent, fields: _Fields, bodiless: bool, keep: bool
     ) -> tuple[bytes, bool]:
         """The answer to ``request`` (whose head's ``fields`` give the id of an answer the
         router makes itself); whether the client's connection stays open after it (not
-        once the router is stopping)."""
+        once the router is stopping). ``request`` is let go of once sent (:class:`_Sent`)."""
         if self._stopping:
             keep = False
             error = "this deployment is shutting down; send the request to its new endpoint"
@@ -999,7 +1053,7 @@ class Router:
             error = "no slot receives traffic; deploy a version first"
             return self._unavailable(error, fields, bodiless, keep), keep
         backend.inflight += 1
-        idempotent = request.startswith((b"GET ", b"HEAD "))
+        idempotent = request.idempotent
         try:
             for fresh in (False, True):
                 try:
@@ -1052,14 +1106,15 @@ class Router:
         return reader, writer, False
 
     async def _exchange(
-        self, backend: _Backend, request: bytes, fresh: bool, bodiless: bool, keep: bool
+        self, backend: _Backend, request: _Sent, fresh: bool, bodiless: bool, keep: bool
     ) -> bytes:
         """Send ``request`` to ``backend``; the whole response, ready for a client whose
         connection stays open (``keep``) or closes after it."""
         reader, writer, pooled = await self._connection(backend, fresh)
         try:
-            writer.write(request)
+            writer.write(request.request)
             await writer.drain()
+            request.sent()  # written whole: its room is given back, unless sent again
             head = await reader.readuntil(b"\r\n\r\n")
         except (OSError, asyncio.IncompleteReadError) as exc:
             writer.close()
