@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/bench_registry.py               # 1 GiB artifact, 10,000 versions
-    python benchmarks/bench_registry.py --quick       # a smoke run: one round, small sizes (~20 s)
+    python benchmarks/bench_registry.py --quick       # a smoke run: one round, small sizes (~25 s)
     python benchmarks/bench_registry.py --size 256MiB --no-s3
     python benchmarks/bench_registry.py --byte-path   # only the byte path (issue 11)
 
@@ -447,7 +447,7 @@ def spread(values: Sequence[float]) -> str:
 
 
 def bench_artifact(
-    store: Store, size: int, work: Path, rounds: int
+    store: Store, size: int, work: Path, rounds: int, serializers: Sequence[str] = SERIALIZERS
 ) -> tuple[list[list[str]], list[str], list[str]]:
     """Rows of the artifact table, notes, and the verdicts on the targets.
 
@@ -463,7 +463,7 @@ def bench_artifact(
     seconds: dict[str, list[float]] = {}
     ratios: dict[str, list[float]] = {}
     growth: dict[str, int] = {}
-    regs = {serializer: store.sub(f"artifact-{serializer}") for serializer in SERIALIZERS}
+    regs = {serializer: store.sub(f"artifact-{serializer}") for serializer in serializers}
     blobs: dict[str, str] = {}
     # load+verify against checking then deserialising one after the other (the sum), and
     # against the two overlapped perfectly (the larger of the two)
@@ -950,11 +950,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         child(args)
         return 0
     if args.quick:
-        # A smoke run: every step, table and verdict of the full run, at sizes that only
-        # show that each runs (a few versions and calls; moto's server answers ~20
-        # requests a second under a loaded CI, and each S3 look-up takes several).
-        args.size, args.s3_size = 8 * MiB, 4 * MiB
-        args.versions, args.s3_versions, args.calls, args.rounds = "4,8", "4,8", 5, 1
+        # A smoke run: every table and verdict of the full run, at sizes that only show
+        # that each step runs (a few versions and calls; moto's server answers ~20
+        # requests a second under a loaded CI, and each S3 look-up takes several). On S3
+        # only the bytes serializer: a serializer runs the same store calls whichever it
+        # is, and joblib's steps run on the local disk; each S3 step is a fresh process
+        # (~2 s each of imports and requests: joblib's three there were a fifth of the run).
+        args.size, args.s3_size = 8 * MiB, 1 * MiB
+        args.versions, args.s3_versions, args.calls, args.rounds = "4,8", "2,4", 5, 1
     if args.byte_path:
         return byte_path_main(args)
     levels = [int(v) for v in args.versions.split(",")]
@@ -979,11 +982,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.no_s3:
             with moto_server() as options:
                 s3 = Store("s3", "s3://modelship-bench/registry", options)
-                rows, n, v = bench_artifact(s3, args.s3_size, work, args.rounds)
+                serializers = ("bytes",) if args.quick else SERIALIZERS
+                rows, n, v = bench_artifact(s3, args.s3_size, work, args.rounds, serializers)
                 artifact_rows += rows
                 notes += n
                 verdicts += v
-                s3_calls = args.calls if args.quick else max(10, args.calls // 3)
+                s3_calls = 3 if args.quick else max(10, args.calls // 3)
                 rows, n, v = bench_lookups(s3, s3_levels, s3_calls)
                 lookup_rows += rows
                 notes += n
