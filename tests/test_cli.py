@@ -94,6 +94,7 @@ def test_delete_restore_and_gc(registry: str, capsys: pytest.CaptureFixture[str]
         "dead_slots": [],
         "blobs": [],
         "uploads": [],
+        "name_claims": [],
     }
 
 

@@ -16,7 +16,8 @@ Jobs
     Register ``count`` versions of ``name``, each tagged with the worker and its index,
     each with its own artifact and one attachment that all workers share.
 ``alias``
-    Move the alias ``alias`` ``count`` times, to ``targets`` in turn.
+    Move the alias ``alias`` ``count`` times, to ``targets`` in turn; each outcome is
+    ``moved``, ``already`` (it named the target: nothing written), ``conflict`` or ``error``.
 ``register-once``
     Register one artifact of ``size`` random bytes (seeded by ``seed``), tagged
     ``attempt``. With ``MODELSHIP_TEST_EXIT_AT`` set to one of :data:`POINTS`, the worker
@@ -170,13 +171,14 @@ def _alias(reg: Any, config: dict[str, Any]) -> None:
     for i in range(config["count"]):
         to = targets[(worker + i) % len(targets)]
         try:
-            reg.set_alias(config["name"], config["alias"], to)
+            before = reg.set_alias(config["name"], config["alias"], to)
         except Conflict:
             _emit(worker=worker, i=i, to=to, outcome="conflict")
         except Exception as exc:
             _emit(worker=worker, i=i, to=to, outcome="error", error=f"{type(exc).__name__}: {exc}")
         else:
-            _emit(worker=worker, i=i, to=to, outcome="moved")
+            # A move to where the alias is already writes nothing (idempotent): "already".
+            _emit(worker=worker, i=i, to=to, outcome="already" if before == to else "moved")
 
 
 def _register_once(reg: Any, config: dict[str, Any]) -> None:

@@ -241,7 +241,7 @@ def test_a_claim_left_by_a_writer_of_another_spelling_does_not_lock_out_the_list
     # And so does the claim of a spelling being registered when this one is no model either.
     fresh = FsspecStore.from_url(str(tmp_path / "fresh"))
     fresh.create(CLAIM, b'{"name":"Fraud"}')
-    with pytest.raises(InvalidName, match="from the model 'Fraud'"):
+    with pytest.raises(InvalidName, match="from 'Fraud', which is no model"):
         _register(fresh, "fraud")
 
 

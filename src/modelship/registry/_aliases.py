@@ -270,8 +270,12 @@ def move_alias(  # noqa: PLR0913 - compare-and-set of an alias: target, expected
 
     Returns where the alias pointed before the move (None: it was unset).
 
-    Raises :class:`~modelship.Conflict` if the alias is not where ``expected`` says, or if
-    another writer moves this alias meanwhile; moves of other aliases are retried over.
+    Idempotent: a move to the version the alias names already is a success that writes
+    nothing (no log entry, so the history holds only changes), whatever ``expected`` says:
+    a promotion step retried after it succeeded (``expected`` now stale) succeeds again.
+    Raises :class:`~modelship.Conflict` if the alias is not where ``expected`` says (and
+    not at ``to``), or if another writer moves this alias meanwhile to another version;
+    moves of other aliases are retried over.
     Raises :class:`~modelship.VersionNotFound` (as ``remove_alias`` does for an alias that
     is not set) for a removal of an alias that is not set, and writes nothing.
     ``expected`` is checked first (:func:`check_expected`): the number 1 expects ``"1"``.
@@ -281,6 +285,10 @@ def move_alias(  # noqa: PLR0913 - compare-and-set of an alias: target, expected
     for _ in range(_MAX_RETRIES):
         rev, current = alias_state(store, name, signer)
         frm = current.get(alias)
+        if to is not None and frm == to:
+            # Already there: nothing to write, whoever put it there (this call's earlier
+            # try, or another writer). Read on revision ``rev``, the newest a moment ago.
+            return frm
         if expected is not ANY and frm != expected:
             raise Conflict(
                 f"alias {alias!r} of {name} points to {frm!r}, not the expected "

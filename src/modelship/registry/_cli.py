@@ -30,8 +30,18 @@ from modelship._cli_common import (
     open_cli_registry,
     storage_options,
 )
+from modelship._model_version import ModelVersion, VersionState
+from modelship._names import check_version
 from modelship._shown import hide_credentials, printable
-from modelship.errors import ConfigError, IntegrityError, SigningKeyRequired
+from modelship.errors import (
+    ArchivedVersion,
+    ConfigError,
+    IntegrityError,
+    InvalidName,
+    ModelshipError,
+    SigningKeyRequired,
+    VersionNotFound,
+)
 from modelship.registry._cli_tags import (
     add_expected_options,
     add_listing_options,
@@ -40,8 +50,10 @@ from modelship.registry._cli_tags import (
     listing_arguments,
 )
 from modelship.registry._copy import copy_registry
+from modelship.registry._layout import folder, is_document, manifest_key, number_of
 from modelship.registry._open import storage_options_only, unnest_storage_options
-from modelship.registry._registry import Registry
+from modelship.registry._registry import Registry, signer_of
+from modelship.registry._states import version_state
 from modelship.registry._store import expand_home, scheme_of
 
 __all__ = ["add_commands"]
@@ -144,15 +156,28 @@ def _cmd_versions(args: argparse.Namespace) -> int:
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
-    mv = _open(args).get(args.name, args.ref, include_archived=True)
-    _print_json(mv.to_dict())
+    reg = _open(args)
+    mv = reg.get(args.name, args.ref, include_archived=True)
+    document = mv.to_dict()
+    # As `versions --all --json` marks it; a purged version was refused by get() above.
+    state = version_state(reg.store, mv.name, mv.version, signer_of(reg))
+    document["archived"] = state is not VersionState.LIVE
+    _print_json(document)
     return EXIT_OK
 
 
 def _cmd_alias_set(args: argparse.Namespace) -> int:
     reg = _open(args)
-    reg.set_alias(args.name, args.alias, args.version, **expected_arguments(args))
-    _print_text(f"{args.name}@{args.alias.lstrip('@')} -> {args.version}", stderr=True)
+    before = reg.set_alias(args.name, args.alias, args.version, **expected_arguments(args))
+    alias = args.alias.lstrip("@")
+    if before == check_version(args.version):
+        # Nothing was written: the alias named the version already. A retried promotion
+        # step (its --expected now stale) is a success, said so.
+        _print_text(
+            f"{args.name}@{alias} already names {args.version}; nothing changed", stderr=True
+        )
+    else:
+        _print_text(f"{args.name}@{alias} -> {args.version}", stderr=True)
     return EXIT_OK
 
 
@@ -174,32 +199,144 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             "version), not both"
         )
     reg = _open(args)
-    refs = (
-        [mv.version for mv in reg.versions(args.name, include_archived=True)]
-        if args.all
-        else ["latest" if args.ref is None else args.ref]
-    )
+    refs, listing_failed = _verify_refs(reg, args)
     code = EXIT_OK
     reader_gone: BrokenPipeError | None = None
+    unfollowed: ModelshipError | None = None  # `verify m @prod`: the alias's version gone
     for ref in refs:
         try:
-            mv = reg.verify(args.name, ref)
+            mv = _verify_one(reg, args.name, ref, listed=listing_failed is not None)
         except SigningKeyRequired:
             raise  # no key to check with: an error (exit 2), not a version that failed
         except IntegrityError as exc:
             code = args.exit_code_so_far = EXIT_FAILED  # main's code if the reader has gone
-            _print_text(f"FAIL {args.name} {ref}: {exc}", stderr=True)
+            _print_text(f"FAIL {args.name} {_verified(ref, listing_failed)}: {exc}", stderr=True)
             continue
-        if reader_gone is None:
-            try:
-                _print_text(f"ok   {mv.name} {mv.version} {mv.artifact.digest}")
-            except BrokenPipeError as exc:
-                # `verify --all | head -1`: the reader has what it wanted, the exit code
-                # still answers for every version asked for, so the checking goes on.
-                reader_gone = exc
+        except (ArchivedVersion, VersionNotFound) as exc:
+            if listing_failed is not None or not ref.startswith("@"):
+                raise
+            unfollowed = exc  # the alias's own FAIL line below says where it points
+            continue
+        if mv is None or reader_gone is not None:
+            continue
+        try:
+            _print_text(f"ok   {mv.name} {mv.version} {mv.artifact.digest}")
+        except BrokenPipeError as exc:
+            # `verify --all | head -1`: the reader has what it wanted, the exit code
+            # still answers for every version asked for, so the checking goes on.
+            reader_gone = exc
+    failures = _alias_failures(reg, args.name, None if args.all else refs[0])
+    if listing_failed is not None and code == EXIT_OK:
+        # The listing failed on something no version's own check met: still a failure.
+        failures.insert(0, f"FAIL {args.name}: {listing_failed}")
+    if unfollowed is not None and not failures:
+        raise unfollowed  # no such alias: an error (exit 2), as before
+    for line in failures:
+        code = args.exit_code_so_far = EXIT_FAILED
+        _print_text(line, stderr=True)
     if reader_gone is not None:
         raise reader_gone  # main silences stdout and returns exit_code_so_far
     return code
+
+
+def _verified(ref: str, listing_failed: Exception | None) -> str:
+    """``ref`` as a FAIL line of ``verify`` names it: a name from the versions folder
+    (the listing failed) that is no version is named as the file it is."""
+    if listing_failed is None:
+        return ref
+    try:
+        check_version(ref)
+    except InvalidName:
+        return f"versions/{ref}.json"
+    return ref
+
+
+def _verify_refs(reg: Registry, args: argparse.Namespace) -> tuple[list[str], Exception | None]:
+    """What ``verify`` checks, and why the listing failed (None: it did not).
+
+    ``--all``: every version ``versions(include_archived=True)`` lists, in registration
+    order. A listing fails on one damaged document (a manifest that is not JSON, which
+    hides every other version from it): then every version the versions folder names is
+    checked, each on its own, in version order (numbers as numbers), no manifest trusted.
+    """
+    if not args.all:
+        return ["latest" if args.ref is None else args.ref], None
+    try:
+        return [mv.version for mv in reg.versions(args.name, include_archived=True)], None
+    except SigningKeyRequired:
+        raise
+    except IntegrityError as exc:
+        listed = reg.store.list(folder(args.name, "versions"))
+
+        def order(version: str) -> list[tuple[int, int | str]]:
+            return [(0, int(p)) if p.isdecimal() else (1, p) for p in re.split(r"(\d+)", version)]
+
+        return sorted((number_of(n) for n in listed if is_document(n)), key=order), exc
+
+
+def _verify_one(reg: Registry, name: str, ref: str, *, listed: bool) -> ModelVersion | None:
+    """``reg.verify(name, ref)``; IntegrityError for a version that failed. ``listed``: ref
+    is a name found in the versions folder, so one that is no version or has gone is a
+    failure too (IntegrityError), and a purged version is skipped (None), as a listing
+    leaves it out; otherwise those errors are raised as they are (exit 2)."""
+    try:
+        if listed:
+            check_version(ref)  # a stray '@prod.json' or 'latest.json' names no version
+        return reg.verify(name, ref)
+    except SigningKeyRequired:
+        raise  # no key to check with: an error (exit 2), not a version that failed
+    except ArchivedVersion:
+        if not listed:
+            raise  # `verify m 3` of a purged version: an error, as before
+        return None  # purged: its bytes are gone by design
+    except (VersionNotFound, InvalidName) as exc:
+        if not listed:
+            raise
+        raise IntegrityError(
+            f"{exc}, yet its versions folder lists {ref}.json: restore its manifest from a copy, "
+            "or remove that stray file"
+        ) from None
+
+
+def _alias_failures(reg: Registry, name: str, ref: str | None) -> list[str]:
+    """A FAIL line for each alias of ``name`` (``ref`` an ``@alias``: that one; a version
+    or ``latest``: none) that points at a version archived, purged or missing: a process
+    killed between a delete and an alias move can leave one, and a deploy that follows
+    the alias then fails."""
+    if ref is not None and not ref.startswith("@"):
+        return []
+    try:
+        aliases = reg.aliases(name)
+    except SigningKeyRequired:
+        raise
+    except IntegrityError as exc:
+        return [f"FAIL {name} aliases: {exc}"]
+    if ref is not None:
+        aliases = {a: v for a, v in aliases.items() if a == ref[1:]}
+    lines: list[str] = []
+    for alias, version in sorted(aliases.items()):
+        try:
+            reg.store.read(manifest_key(name, version))  # exists() would take a folder
+        except FileNotFoundError:
+            state = "missing (it has no manifest)"
+        else:
+            try:
+                state = version_state(reg.store, name, version, signer_of(reg)).value
+            except SigningKeyRequired:
+                raise
+            except IntegrityError as exc:
+                lines.append(f"FAIL {name} @{alias}: {exc}")
+                continue
+        if state == VersionState.LIVE.value:
+            continue
+        url = hide_credentials(reg.url)
+        lines.append(
+            f"FAIL {name} @{alias}: the alias points at version {version}, which is {state}; "
+            f"move it to a live version (`modelship registry alias {url} {name} {alias} "
+            f"VERSION --expected {version}`) or remove it (`modelship registry unalias "
+            f"{url} {name} {alias}`)"
+        )
+    return lines
 
 
 def _cmd_download(args: argparse.Namespace) -> int:
@@ -345,6 +482,7 @@ def _cmd_gc(args: argparse.Namespace) -> int:
             "dead_slots": list(report.dead_slots),
             "blobs": list(report.blobs),
             "uploads": list(report.uploads),
+            "name_claims": list(report.name_claims),
         }
     )
     return EXIT_OK

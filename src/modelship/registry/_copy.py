@@ -59,7 +59,7 @@ from modelship.errors import (
     ModelshipError,
     StoreError,
 )
-from modelship.registry._claims import claim_name
+from modelship.registry._claims import claim_name, confirm_claim
 from modelship.registry._gc import PURGE_SETTLE, copying, in_flight, refuse_during_gc
 from modelship.registry._hints import top_alias, top_slot
 from modelship.registry._integrity import parse_json, stored_damage
@@ -779,12 +779,6 @@ def _copy_model(src: Registry, dst: Registry, name: str) -> tuple[int, int, int,
     gone = _purges_with_bytes_gone(s, history, signer_of(src))  # before dst's blobs
     _refuse_undecided_purges(src, name, history, gone)
     slots = _slots_to_copy(name, history)
-    try:
-        claim_name(d, name)
-    except InvalidName as exc:
-        raise InvalidName(
-            f"cannot copy model {name!r} into {hide_credentials(d.url)}: {exc}"
-        ) from None
     counts = [0, 0, 0, 0]  # blobs copied, skipped, bytes copied, repaired
     digests: list[str] = []
     final = history.settled | gone
@@ -807,6 +801,15 @@ def _copy_model(src: Registry, dst: Registry, name: str) -> tuple[int, int, int,
                 "is running, or removed a blob the copy stored or reuses. Copy again when "
                 f"it has ended: the copy resumes ({exc})"
             ) from exc
+        # The name is claimed once the blobs are copied, inside the copy's mark (a gc that
+        # sees the mark removes no claim), as a registration claims it right before its
+        # slot: a copy that fails or is stopped while it copies blobs holds no name.
+        try:
+            claimed = claim_name(d, name)
+        except InvalidName as exc:
+            raise InvalidName(
+                f"cannot copy model {name!r} into {hide_credentials(d.url)}: {exc}"
+            ) from None
         # The slots first, as a registration claims its slot before it commits: a
         # registration in the destination meanwhile finds each copied slot taken and takes
         # the next number, and never meets a copied manifest at the slot it claimed. Then
@@ -817,6 +820,10 @@ def _copy_model(src: Registry, dst: Registry, name: str) -> tuple[int, int, int,
         mark.keep = True
         for key, data in sorted(slots.items()):
             _copy_slot(d, key, data, name)
+        if claimed:
+            # As a registration checks before its manifest: the claim still names this
+            # spelling (a gc that ran before the mark was made may have removed it).
+            confirm_claim(d, name)
         for part in ("archived", "purged", "versions"):
             for key, data in sorted(docs[part].items()):
                 _copy_doc(s, d, key, data)

@@ -67,6 +67,24 @@ archive marker (a restore that raced a purge which went on deleted it), but one 
 is checked too. In a registry that does not sign (no signing policy recorded), gc checks
 nothing, key or not: its markers and slots were never signed, and its tombstones are not.
 
+A name claim (``names/<case-folded name>.json``, see :mod:`~._claims`) is created by a
+registration once its blobs are stored, right before its first slot; one that stopped in
+between leaves a claim naming a spelling that is no model, which refuses every other
+spelling of the name. gc removes such a claim once it is older than the grace period (by
+the store's time: a claim holds no written time) and its spelling has no folder under
+``models/``; a claim of a listed spelling is never removed, and none is while a copy mark
+is in flight (a copy claims its names inside its mark, once their blobs are copied). The
+delete is one call, not atomic with the checks before it, and need not be: a registration
+or copy holding the claim reads it again after creating its slots and commits only if it
+still names its spelling (:func:`~._claims.confirm_claim`), so a claim removed under a
+writer in flight costs it a ``Conflict`` (register or copy again), never two spellings of
+one name.
+
+gc collects only a registry: a location that holds files in the folders gc collects but
+no ``registry.json`` (:func:`refuse_outside_registry`) is refused before anything is
+written or deleted, ``dry_run`` or not (a registry restored file by file, whose manifests
+and marker have not arrived, would lose every blob).
+
 A purge takes no part in this handshake: a purge of a version whose bytes a registration
 reuses, run after the registration's blob check, leaves it committed without them (hence
 "do not purge while registering the same artifact elsewhere", :meth:`Registry.purge`).
@@ -95,17 +113,21 @@ from modelship.errors import (
     Conflict,
     IntegrityError,
     InvalidName,
+    RegistryNotFound,
     RepairWarning,
     StoreError,
 )
 from modelship.registry._aliases import check_all_read, history
+from modelship.registry._claims import claim_holder
 from modelship.registry._commit import dead_slot
 from modelship.registry._integrity import parse_json
 from modelship.registry._layout import (
     BLOBS,
     GC_RUNS,
     MODELS,
+    NAMES,
     PROBES,
+    REGISTRY_MARKER,
     STAGING,
     blob_key,
     folder,
@@ -121,7 +143,15 @@ from modelship.registry._slots import check_slot
 from modelship.registry._states import check_marker
 from modelship.registry._tags import tag_log_keys, tagged_versions
 
-__all__ = ["CopyMark", "GcReport", "collect", "copying", "referenced_digests", "refuse_during_gc"]
+__all__ = [
+    "CopyMark",
+    "GcReport",
+    "collect",
+    "copying",
+    "referenced_digests",
+    "refuse_during_gc",
+    "refuse_outside_registry",
+]
 
 _log = logging.getLogger("modelship.registry")
 
@@ -140,9 +170,9 @@ copy that died, once it is older than the grace period, as it removes staged fil
 class GcReport:
     """What :meth:`Registry.gc` removed (or, with ``dry_run``, would remove).
 
-    ``staging``, ``dead_slots`` and ``blobs`` are keys in the store; ``uploads`` are
-    multipart uploads that never completed (S3), each named ``<key>?uploadId=<id>``, that
-    were (or would be) aborted.
+    ``staging``, ``dead_slots``, ``blobs`` and ``name_claims`` are keys in the store;
+    ``uploads`` are multipart uploads that never completed (S3), each named
+    ``<key>?uploadId=<id>``, that were (or would be) aborted.
 
     Examples
     --------
@@ -157,11 +187,22 @@ class GcReport:
     blobs: tuple[str, ...] = ()
     uploads: tuple[str, ...] = ()
     dry_run: bool = False
+    name_claims: tuple[str, ...] = ()
+    """Name claims (``names/<case-folded name>.json``) left by registrations that stopped
+    between claiming the name and claiming their first slot: they name a spelling that is
+    no listed model, and would refuse every other spelling of the name. Last, so that a
+    report built with positional arguments keeps its meaning."""
 
     @property
     def removed(self) -> int:
         """How many keys were (or would be) removed and uploads aborted."""
-        return len(self.staging) + len(self.dead_slots) + len(self.blobs) + len(self.uploads)
+        return (
+            len(self.staging)
+            + len(self.dead_slots)
+            + len(self.blobs)
+            + len(self.uploads)
+            + len(self.name_claims)
+        )
 
 
 def _older(store: Store, key: str, cutoff: float) -> bool:
@@ -335,6 +376,62 @@ def _copies_in_flight(store: Store, cutoff: float) -> set[str]:
     marks = [f"{STAGING}/{n}" for n in store.list(STAGING) if n.startswith(_COPY_MARK)]
     found = store.read_many(marks)
     return {key for key in marks if in_flight(store, key, _mark_doc(found.get(key)), cutoff)}
+
+
+def _stale_claims(store: Store, cutoff: float) -> list[str]:
+    """The name claims left by registrations that stopped between their claim and their
+    first slot: older than ``cutoff`` by the store's time, naming a spelling that has no
+    folder under ``models/`` (the listing :mod:`~._claims` decides by).
+
+    The claims are read, then aged, then the models listed: a claim deleted and created
+    again since it was read is young, and a spelling listed since the claim was read is
+    found. A claim of a listed spelling is never removed (a folder only grows, so such a
+    claim guards a model, or slots a registration of it may still commit at). What makes
+    the delete safe against a writer that holds the claim is not the age but that
+    writer's check after its slot is created (:func:`~._claims.confirm_claim`: it gives
+    its slot up unless the claim still names its spelling; see the comment in
+    ``_claims._claim_or_holder``): a claim removed under a registration in flight (a store
+    clock behind by more than the grace period, or ``grace_seconds=0``) costs that
+    registration a ``Conflict``, never two spellings of one name. A document there that is
+    not a claim (damaged, or naming an invalid name) is a
+    :class:`~modelship.errors.RepairWarning`, left alone; a file that is no document
+    (``.DS_Store``) is ignored.
+    """
+    keys = [f"{NAMES}/{n}" for n in store.list(NAMES) if is_document(n)]
+    found: dict[str, bytes | IntegrityError] = {}
+    try:
+        found.update(store.read_many(keys))
+    except IntegrityError:
+        # One file the batch refused (over the size a document may have): each read on
+        # its own, so that one is warned about and the others still decide.
+        for key in keys:  # bounded by the listing
+            try:
+                found[key] = store.read(key)
+            except FileNotFoundError:
+                continue
+            except IntegrityError as exc:
+                found[key] = exc
+    held: dict[str, str] = {}
+    for key, data in found.items():
+        try:
+            if isinstance(data, IntegrityError):
+                raise data
+            holder = claim_holder(data, key)
+            check_model_name(holder)
+        except (IntegrityError, InvalidName) as exc:
+            warnings.warn(
+                f"{key} is not a name claim ({exc}); gc leaves it alone. Delete it if no "
+                "model of that name is registered, or restore it from a copy of the registry",
+                RepairWarning,
+                stacklevel=5,
+            )
+            continue
+        if _older(store, key, cutoff):  # gone since it was read: False
+            held[key] = holder
+    if not held:
+        return []
+    listed = set(store.list(MODELS))
+    return sorted(key for key, holder in held.items() if holder not in listed)
 
 
 def _mark_doc(data: bytes | None) -> Mapping[str, Any]:
@@ -597,6 +694,50 @@ def _slot_damage(
     return None
 
 
+_COLLECTED = (BLOBS, MODELS, NAMES, STAGING, PROBES, GC_RUNS)
+"""The folders gc reads and removes from (besides incomplete uploads)."""
+
+
+def refuse_outside_registry(store: Store, url: str) -> None:
+    """Raise :class:`~modelship.RegistryNotFound` if ``store`` (at ``url``, as shown) holds
+    files in the folders gc collects but not the registry's marker (``registry.json``,
+    created at a registry's first write): a folder that is not a registry, or a registry
+    being restored or copied file by file whose marker has not arrived yet
+    (``registry.json`` sorts after ``blobs/`` and ``models/``). gc there would take every
+    blob for unused, as no manifest refers to it yet. Only reads: called before gc writes
+    or deletes anything. A location holding neither (a new registry: nothing to collect
+    but incomplete uploads) passes.
+
+    Examples
+    --------
+    >>> from modelship.testing import MemoryStore
+    >>> store = MemoryStore()
+    >>> refuse_outside_registry(store, "memory://x")
+    >>> store.create("blobs/sha256/ab/cd", b"precious")
+    >>> refuse_outside_registry(store, "memory://x")
+    Traceback (most recent call last):
+    ...
+    modelship.errors.RegistryNotFound: memory://x holds no registry.json, ...
+    """
+    if store.exists(REGISTRY_MARKER):
+        return
+    found = [top for top in _COLLECTED if store.list(top)]
+    if not found:
+        return
+    raise RegistryNotFound(
+        f"{url} holds no {REGISTRY_MARKER}, the marker a registry gets at its first write, "
+        f"but it holds {', '.join(f'{t}/' for t in found)}: it is no registry, or a "
+        "registry being restored or copied there file by file, or one whose marker was "
+        "lost. gc removed nothing: without the marker it would take every blob for unused. "
+        f"Check the URL; if a registry is being restored or copied there, run gc once "
+        f"{REGISTRY_MARKER} has arrived; if it is a registry whose marker was lost (or one "
+        "written with single_writer=True on a store without exclusive creates before "
+        f"markers were written), restore {REGISTRY_MARKER} from a copy, or open it anew and "
+        "write once (ms.open_registry(URL).check_writable() writes the marker), then run gc "
+        "again"
+    )
+
+
 def collect(
     store: Store,
     cutoff: float,
@@ -663,6 +804,11 @@ def _collect(
     staging = tuple(key for key in staging if key not in copies)
     dead, pending = _dead_slots(store, cutoff, signer, copying=bool(copies))
     pending += len(copies)
+    # A copy claims the names of the models it copies inside its mark (after their blobs,
+    # before their slots) and reads each claim again before the manifests: while a copy
+    # mark is in flight no claim is removed (and one removed before it was made costs the
+    # copy a Conflict, see confirm_claim).
+    claims = () if copies else tuple(_stale_claims(store, cutoff))
     # A purge marker counts as a purge done once it is older than the grace period, and
     # never younger than PURGE_SETTLE whatever the grace (grace_seconds=0 took a purge
     # still deciding, about to give way to a restore, for done, and its bytes went).
@@ -687,10 +833,11 @@ def _collect(
         blobs=tuple(blobs),
         uploads=tuple(uploads),
         dry_run=dry_run,
+        name_claims=claims,
     )
     if dry_run or not report.removed:
         return report
-    for key in [*staging, *blobs]:
+    for key in [*staging, *blobs, *claims]:
         store.delete(key)
     if isinstance(store, AbortsUploads):
         for upload in uploads:

@@ -16,6 +16,7 @@ copies of their small documents, read here (:meth:`Registry.get`): a record does
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import warnings
@@ -56,10 +57,16 @@ from modelship.parity._registration import REQUIREMENTS_ROLE
 from modelship.parity._scan import StreamingScan
 from modelship.parity._stored import RegistrationCapture, check_before_load
 from modelship.registry._aliases import ANY, AliasMove, alias_state, history, move_alias
-from modelship.registry._claims import claim_name
+from modelship.registry._claims import claim_name, confirm_claim
 from modelship.registry._commit import commit, version_exists
 from modelship.registry._download import download_artifact
-from modelship.registry._gc import GcReport, collect, referenced_digests, refuse_during_gc
+from modelship.registry._gc import (
+    GcReport,
+    collect,
+    referenced_digests,
+    refuse_during_gc,
+    refuse_outside_registry,
+)
 from modelship.registry._guarded import guarded
 from modelship.registry._integrity import (
     MAX_DOCUMENT,
@@ -82,7 +89,7 @@ from modelship.registry._lineage import default_user, lineage_for, now
 from modelship.registry._listing import Order, Reader, VersionPage, filter_listing, list_page
 from modelship.registry._load import load_artifact
 from modelship.registry._manifests import parse_manifest
-from modelship.registry._probe import honours_exclusive_creates
+from modelship.registry._probe import REGISTRY_FORMAT, honours_exclusive_creates
 from modelship.registry._protocols import KnowsLocation, Store
 from modelship.registry._scan import committed_versions, hidden_versions
 from modelship.registry._serializers import (
@@ -275,6 +282,7 @@ class Registry:
         self._single_writer = single_writer
         self._user = default_user() if user is None else _checked_user(user)
         self._writable: bool | None = None
+        self._marked = False  # whether this single writer's handle made sure of the marker
         self._snapshots = True  # until writing one fails: then this handle stops trying
         self._policy_seen = False  # whether the store was seen to record a signing policy
 
@@ -340,6 +348,12 @@ class Registry:
                 "single_writer=True if only this process writes, or use a store that "
                 "supports it (local disk, S3 with conditional writes)"
             )
+        if not self._writable and not self._marked:
+            # The probe marks a registry only where it passes: a single writer's registry
+            # gets its marker here, or gc would take it for a folder that is not one.
+            with contextlib.suppress(FileExistsError):
+                self.store.create(REGISTRY_MARKER, canonical_json({"format": REGISTRY_FORMAT}))
+            self._marked = True
         if record_policy and self._signer.key is not None:
             self._signer.record_policy(self.store, now().isoformat())
             self._policy_seen = True  # recorded, or found: it is never removed
@@ -513,7 +527,6 @@ class Registry:
         self.check_writable()
         if explicit is not None and self.store.exists(manifest_key(name, explicit)):
             raise version_exists(name, explicit)
-        claim_name(self.store, name)
 
         runs_code = not (isinstance(codec, LoadsWithoutCode) and codec.loads_without_code)
         # The requirements scan reads the bytes as they are written: nothing is read back.
@@ -535,16 +548,24 @@ class Registry:
             for role, doc in docs.items()
         }
         complete = attrs.evolve(draft, lineage=lin, artifact=artifact, attachments=attached)
-        # Once the slot is claimed: no gc running, and none removed a blob this refers to
-        # (one that ran whole before the slot was claimed leaves no mark; see _gc).
+        # The name is claimed once the blobs are stored, right before the slot: a
+        # registration that fails or is killed while it serialises or uploads (the long
+        # part) claims no name, so it cannot hold another spelling off. Nothing under
+        # models/ is written before this (the blobs are under blobs/), so the spelling
+        # becomes listed only after its claim, as _claims's atomicity argument needs.
+        claimed = claim_name(self.store, name)
         digests = [artifact.digest, *(ref.digest for ref in attached.values())]
-        committed = commit(
-            self.store,
-            complete,
-            explicit,
-            self._signer,
-            lambda: refuse_during_gc(self.store, digests),
-        )
+
+        def before_manifest() -> None:
+            # Once the slot is claimed: no gc running, and none removed a blob this refers
+            # to (one that ran whole before the slot was claimed leaves no mark; see _gc),
+            # and the name claim still names this spelling (a gc removes a claim whose
+            # spelling is not listed once it is older than its grace period; see _claims).
+            refuse_during_gc(self.store, digests)
+            if claimed:
+                confirm_claim(self.store, name)
+
+        committed = commit(self.store, complete, explicit, self._signer, before_manifest)
         if scan is not None:
             _warn_main_references(scan, f"{name} {committed.version}")
         # The documents just stored, as stored: the record holds its small ones (no read).
@@ -727,7 +748,18 @@ class Registry:
             target = known.get(alias)
             if target is None:
                 raise self._no_alias(name, alias, known)
-            return self._get_version(name, target, include_archived)
+            try:
+                return self._get_version(name, target, include_archived)
+            except ArchivedVersion as exc:
+                # An alias left on a version deleted since (a delete that raced the move,
+                # or one whose process was killed before it could give way): say so, and
+                # how to move the alias, besides the version's own remedies.
+                raise ArchivedVersion(
+                    f"{exc}. It is what the alias '@{alias}' of {name} points at: to point "
+                    f"'@{alias}' at a live version, move it with Registry.set_alias("
+                    f"{name!r}, {alias!r}, VERSION) (`modelship registry alias URL {name} "
+                    f"{alias} VERSION`)"
+                ) from None
         try:
             version = check_version(ref)
         except Exception as exc:
@@ -1145,15 +1177,21 @@ class Registry:
 
     def set_alias(
         self, name: str, alias: str, version: str | int, *, expected: str | None = ANY
-    ) -> None:
-        """Point ``alias`` (``"production"``) at ``version``.
+    ) -> str | None:
+        """Point ``alias`` (``"production"``) at ``version``; return where it pointed
+        before (None: it was unset).
 
-        The move is a compare-and-swap: if another writer moves the same alias at the same
-        time, one of the two wins and the other raises :class:`~modelship.Conflict`. With
-        ``expected``, the move happens only if the alias now points there (``None``: only
-        if it is unset). Every move is recorded in :meth:`history`. ``version`` is a version
-        number: the reference ``"latest"`` raises :class:`~modelship.InvalidName` (pass
-        ``reg.get(name, "latest").version``).
+        The move is a compare-and-swap: if another writer moves the same alias to another
+        version at the same time, one of the two wins and the other raises
+        :class:`~modelship.Conflict`. With ``expected``, the move happens only if the alias
+        now points there (``None``: only if it is unset). Every move is recorded in
+        :meth:`history`. Idempotent: a move to the version the alias names already writes
+        nothing (no history entry) and returns that version, whatever ``expected`` says,
+        so a promotion step retried after it succeeded succeeds again; an alias at a third
+        version still raises Conflict. So ``expected=None`` is no lock between two writers
+        of the same version (a retry cannot be told from a second writer). ``version`` is a
+        version number: the reference ``"latest"`` raises :class:`~modelship.InvalidName`
+        (pass ``reg.get(name, "latest").version``).
 
         Examples
         --------
@@ -1163,6 +1201,9 @@ class Registry:
         ...     _ = reg.register(model_name="m", model=b"x", serializer="bytes")
         >>> reg.set_alias("m", "production", "1")
         >>> reg.set_alias("m", "production", "2", expected="1")
+        '1'
+        >>> reg.set_alias("m", "production", "2", expected="1")  # a retry: nothing written
+        '2'
         >>> reg.set_alias("m", "production", "1", expected="1")
         Traceback (most recent call last):
         ...
@@ -1200,6 +1241,18 @@ class Registry:
         # delete() creates its marker, then reads the aliases; this moved the alias, then
         # reads the marker: of a delete and a move racing, at least one sees the other.
         state = self._state(name, target)
+        if before == target:
+            # Nothing was written: there is nothing to take back (a take-back would undo
+            # another writer's move to it). A delete that met the alias gives way and takes
+            # its marker back: read once more before saying the version is gone.
+            if state is not VersionState.LIVE:
+                state = self._state(name, target)
+            if state is not VersionState.LIVE:
+                raise ArchivedVersion(
+                    f"{name} version {target!r}, which {alias!r} names, was {state.value} "
+                    f"meanwhile; nothing was changed: move {alias!r} to a live version"
+                )
+            return before
         if state is not VersionState.LIVE:
             undone = self._undo_move(name, alias, target, before)
             # A delete that met this move gives way and takes its marker back: the version
@@ -1214,6 +1267,7 @@ class Registry:
                 f"{name} version {target!r} was {state.value} while {alias!r} was being moved "
                 f"to it; {undone}"
             )
+        return before
 
     def _undo_move(self, name: str, alias: str, moved_to: str, before: str | None) -> str:
         """Take back a move of ``alias`` to ``moved_to``, found archived: point it at
@@ -1319,8 +1373,11 @@ class Registry:
         """Set tag ``key`` of a version to ``value``; the change (who, when) is logged.
 
         Concurrent changes of other tags are all kept; if another writer changes the same
-        tag meanwhile, or it does not hold ``expected`` (``None``: unset), this raises
-        :class:`~modelship.Conflict`. Setting the value a tag has already is a no-op.
+        tag to another value meanwhile, or it holds neither ``value`` nor ``expected``
+        (``None``: unset), this raises :class:`~modelship.Conflict`. Setting the value a
+        tag has already is a no-op, whatever ``expected`` says (a retried step succeeds
+        again), so ``expected=None`` is no lock between two writers of the same value: to
+        claim a tag, set a value only the claimer writes (its job id).
 
         Examples
         --------
@@ -1589,11 +1646,19 @@ class Registry:
     def gc(self, *, grace_seconds: float = 3600.0, dry_run: bool = False) -> GcReport:
         """Clean up what writers that died left behind; never touches committed versions.
 
-        Removes staging files, sequence slots whose registration never committed, and
-        artifacts no manifest refers to, and aborts multipart uploads that never completed
-        (on S3, where a writer killed mid-upload leaves stored, billed parts), each only
-        when older than ``grace_seconds`` (so registrations in flight are left alone).
-        Uploads are found only on stores that can list them (see ``docs/extending.md``).
+        Removes staging files, sequence slots whose registration never committed,
+        artifacts no manifest refers to, and name claims of a spelling that is no model (a
+        registration that stopped between claiming the name and its first slot), and aborts
+        multipart uploads that never completed (on S3, where a writer killed mid-upload
+        leaves stored, billed parts), each only when older than ``grace_seconds`` (so
+        registrations in flight are left alone). Uploads are found only on stores that can
+        list them (see ``docs/extending.md``).
+
+        A location without the registry's marker (``registry.json``, written at a
+        registry's first write) is refused with :class:`~modelship.RegistryNotFound`
+        before anything is written or deleted, ``dry_run`` or not, if it holds files where
+        a registry keeps its own (a folder that is not a registry, or a registry restored
+        file by file whose marker has not arrived: every blob would look unused).
 
         gc never records a signing policy. In a registry that signs, the slots it turns dead
         and the purges it takes for done must verify with the key (one that does not is a
@@ -1623,6 +1688,9 @@ class Registry:
         if not isinstance(dry_run, bool):
             raise ConfigError(f"dry_run must be True or False, got {dry_run!r}")
         self._check_located()  # gc of a mistyped location must not create it
+        # Before anything is written or deleted (the probe writes the marker): files
+        # without the marker are not a registry gc may collect.
+        refuse_outside_registry(self.store, hide_credentials(self.url))
         cutoff = time.time() - grace_seconds
         # In a signing registry, what gc turns dead or takes for purged is checked with the
         # key, even by a handle that reads unchecked: gc signs tombstones and deletes bytes

@@ -12,8 +12,9 @@ log is the history. Writing is the alias log's compare-and-swap (:mod:`._aliases
 writer reads the newest revision ``rev`` and creates entry ``rev + 1`` only if absent. Of
 two writers that read ``rev``, one creates ``rev + 1``; the other gets
 ``FileExistsError``, re-reads, and applies its change on top of the winner's state, so no
-update is lost. If the winner changed the same key, the loser raises
-:class:`~modelship.Conflict` instead of overwriting what it never saw. Every entry read
+update is lost. If the winner changed the same key to another value, the loser raises
+:class:`~modelship.Conflict` instead of overwriting what it never saw (to the same
+value: there is nothing left to do, and it returns). Every entry read
 back is checked: its signature (with a key), its revision against its key, who and when
 (the alias log's rules, :func:`~._aliases.stored_by`), and every tag key and value but
 those carried over unchanged from the registration (accepted when written, perhaps by a
@@ -261,14 +262,21 @@ def change_tag(  # noqa: PLR0913 - compare-and-set of one tag: target, value, ex
     """Set tag ``key`` of ``name`` ``version`` to ``value`` (None: remove it).
 
     ``base`` is the registration's tags (the state before the first entry). Returns the
-    value before the change. Raises :class:`~modelship.Conflict` if the tag does not hold
-    ``expected`` (unless it is :data:`ANY_VALUE`), or if another writer changes this tag
-    meanwhile; changes of other tags are retried over (see the module docstring).
+    value before the change. Idempotent: a change to the value the tag holds already (a
+    removal of a tag that is not set) is a success that writes nothing, whatever
+    ``expected`` says, so a step retried after it succeeded succeeds again. Raises
+    :class:`~modelship.Conflict` if the tag holds neither ``value`` nor ``expected``
+    (unless it is :data:`ANY_VALUE`), or if another writer changes this tag meanwhile to
+    another value; changes of other tags are retried over (see the module docstring).
     """
     seen: Any = ANY_VALUE
     for _ in range(_MAX_RETRIES):
         rev, state = _state(store, name, version, signer, base)
         before = state.get(key)
+        if before == value:
+            # Already so: nothing changes and nothing is written (the history holds only
+            # changes), whatever ``expected`` says: a retried step succeeds again.
+            return before
         if expected is not ANY_VALUE and before != expected:
             raise Conflict(
                 f"tag {key!r} of {name} {version} is {before!r}, not the expected "
@@ -280,8 +288,6 @@ def change_tag(  # noqa: PLR0913 - compare-and-set of one tag: target, value, ex
                 "another writer meanwhile; re-read it and retry if still wanted"
             )
         seen = before
-        if before == value:
-            return before  # nothing changes: no entry, so the history holds only changes
         if value is None:
             state.pop(key, None)
         else:

@@ -30,7 +30,7 @@ from modelship.testing._doubles import HookStore
 __all__ = ["RegistryConformance"]
 
 
-def _racing(base: ms.Registry, rival: Callable[[], None]) -> ms.Registry:
+def _racing(base: ms.Registry, rival: Callable[[], object]) -> ms.Registry:
     """A handle on ``base``'s store whose first alias move lets ``rival`` move first."""
     fired: list[str] = []
 
