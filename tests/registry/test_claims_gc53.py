@@ -348,3 +348,29 @@ def test_gc_warns_about_an_oversized_file_among_the_claims_and_goes_on(tmp_path:
         report = ms.Registry(inner).gc(grace_seconds=0)
     assert report.name_claims == ()
     assert big.exists()
+
+
+def test_a_copy_whose_claim_a_gc_removed_says_copy_again_and_resumes(tmp_path: Path) -> None:
+    src = ms.open_registry(str(tmp_path / "src"))
+    for i in range(2):
+        src.register(model_name="fraud", model=bytes([i]), serializer="bytes")
+    inner = FsspecStore.from_url(str(tmp_path / "dst"))
+    _register(inner, "other", b"o")
+    removed: list[str] = []
+    slots: list[str] = []
+
+    def after_last_slot(op: str, key: str) -> None:
+        # As a gc that took the claim for a stopped registration's, after the copy's slots.
+        if op == "create" and key.startswith("models/fraud/slots/"):
+            slots.append(key)
+        elif op == "read" and key == "names/fraud.json" and slots and not removed:
+            removed.append(key)
+            inner.delete(key)
+
+    with pytest.raises(Conflict, match="Copy again soon: the copy resumes") as caught:
+        ms.copy_registry(src, ms.Registry(HookStore(inner, before=after_last_slot)))
+    assert "Register again" not in str(caught.value)
+    assert ms.Registry(inner).models() == ["other"]  # fraud's slots only: no version
+    report = ms.copy_registry(src, ms.Registry(inner))
+    assert report.versions == 2
+    assert [mv.version for mv in ms.Registry(inner).versions("fraud")] == ["1", "2"]

@@ -1313,7 +1313,9 @@ def roll_alias_back(
 
     What ``modelship deploy rollback`` does: it rolls back whatever the alias names now.
     The move is a compare-and-swap from the version read here, so an alias another job
-    moved between that read and the move is left alone (:class:`~modelship.Conflict`).
+    moved between that read and the move is left alone (:class:`~modelship.Conflict`);
+    one another rollback moved to the same version meanwhile is a success that moved and
+    recorded nothing (``already`` in the JSON says so, without ``from``).
     (``monitor watch --registry`` moves back only from the version it watched, read when
     the watch started.)
 
@@ -1380,7 +1382,20 @@ def roll_alias_back(
     unproven = unproven_move_back(reg, model, alias, last)
     if unproven is not None:
         return unproven
-    reg.set_alias(model, alias, target, expected=current)
+    if reg.set_alias(model, alias, target, expected=current) == target:
+        # Another rollback moved it there between the read and the move: nothing moved
+        # here, and the rollback is that one's to record (recording it again would credit
+        # this command).
+        return {
+            "model": model,
+            "alias": alias,
+            "to": target,
+            "rollout": last.id,
+            "already": (
+                f"the alias {alias} named {target} already: another rollback moved it there "
+                "meanwhile; nothing moved or recorded"
+            ),
+        }
     moved: dict[str, Any] = {
         "model": model,
         "alias": alias,
@@ -1517,8 +1532,9 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
     if isinstance(moved, str):
         print(f"modelship deploy: {moved}", file=sys.stderr)
         return EXIT_FAILED
-    if "not_recorded" in moved:
-        print(f"modelship deploy: {moved['not_recorded']}", file=sys.stderr)
+    for note in ("already", "not_recorded"):
+        if note in moved:
+            print(f"modelship deploy: {moved[note]}", file=sys.stderr)
     _print_json(moved)
     return EXIT_OK
 

@@ -630,7 +630,20 @@ class Rollout:
                     )
                     return None
                 self._alias_begun = (to, expected)
-                registry.set_alias(self.model, self._alias, to, expected=expected)
+                if registry.set_alias(self.model, self._alias, to, expected=expected) == to:
+                    # Nothing written: another writer moved it there since the read above
+                    # (or, after a failed attempt, that attempt's write had landed: then
+                    # the move is this rollout's, to be taken back on an abort).
+                    if attempt == 1:
+                        self._alias_begun = None
+                    self.event(
+                        EventKind.ALIAS,
+                        f"alias {self._alias!r} already points to {to}",
+                        alias=self._alias,
+                        to=to,
+                        rollout=self.id,
+                    )
+                    return None
                 break
             except Conflict as exc:  # someone else moved it: theirs stands, not retried
                 self._alias_begun = None  # a compare-and-swap that failed wrote nothing

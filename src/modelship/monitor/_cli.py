@@ -482,7 +482,7 @@ def _move_alias_back(args: argparse.Namespace, watched: _Watched, step: Step) ->
                 print(f"modelship monitor: {message}", file=sys.stderr)
                 return {"event": "error", "reason": step.reason, "message": message, "alias": None}
             # A compare-and-swap: the alias moves only if it still names the version watched.
-            reg.set_alias(model, alias, rollout.previous_version, expected=version)
+            before = reg.set_alias(model, alias, rollout.previous_version, expected=version)
         except Conflict as exc:
             try:
                 now = f"it names {reg.aliases(model).get(alias)}, not {version}"
@@ -500,6 +500,20 @@ def _move_alias_back(args: argparse.Namespace, watched: _Watched, step: Step) ->
             said = for_the_command_line(exc, args.registry, model)
             why = f"{type(said).__name__}: {said}"
         else:
+            if before == rollout.previous_version:
+                # Another job (`deploy rollback`, another watch) moved it back meanwhile:
+                # nothing moved here, and the rollback is that job's to record.
+                already = (
+                    f"the alias {alias} named {before} already: another job rolled it back "
+                    "meanwhile; nothing moved or recorded here"
+                )
+                print(f"modelship monitor: {already}", file=sys.stderr)
+                done = {"model": model, "alias": alias, "to": before, "rollout": rollout.id}
+                return {
+                    "event": "rollback",
+                    "reason": step.reason,
+                    "alias": done | {"already": already},
+                }
             moved: dict[str, Any] = {
                 "model": model,
                 "alias": alias,

@@ -771,6 +771,34 @@ def _committed(dst: Store, name: str, slot: Mapping[str, Any]) -> bool:
     return parse_manifest(key, data, UNCHECKED).registration == slot.get("registration")
 
 
+def _claim_for_copy(d: Store, name: str) -> bool:
+    """:func:`~._claims.claim_name` for a copy of ``name`` into ``d``, its refusal saying
+    it was the copy's."""
+    try:
+        return claim_name(d, name)
+    except InvalidName as exc:
+        raise InvalidName(
+            f"cannot copy model {name!r} into {hide_credentials(d.url)}: {exc}"
+        ) from None
+
+
+def _confirm_for_copy(d: Store, name: str) -> None:
+    """:func:`~._claims.confirm_claim` after a copy created ``name``'s slots in ``d``, as a
+    registration checks before its manifest (a gc that ran before the copy's mark was made
+    may have removed the claim), its refusal saying what a copy's user does."""
+    try:
+        confirm_claim(d, name)
+    except Conflict as exc:
+        raise Conflict(
+            f"{name} was not copied: its name claim in {hide_credentials(d.url)} was removed "
+            "while the copy ran (a gc took it for a stopped registration's), and no version "
+            "was committed. Copy again soon: the copy resumes where it stopped (its slots "
+            "are kept for the destination gc's grace period); do not register "
+            f"{name!r} in the destination meanwhile, which would make its history diverge "
+            "from the source's"
+        ) from exc
+
+
 def _copy_model(src: Registry, dst: Registry, name: str) -> tuple[int, int, int, int, int]:
     """Copy one model: (versions, blobs copied, blobs skipped, bytes copied, repaired)."""
     s, d = src.store, dst.store
@@ -804,12 +832,7 @@ def _copy_model(src: Registry, dst: Registry, name: str) -> tuple[int, int, int,
         # The name is claimed once the blobs are copied, inside the copy's mark (a gc that
         # sees the mark removes no claim), as a registration claims it right before its
         # slot: a copy that fails or is stopped while it copies blobs holds no name.
-        try:
-            claimed = claim_name(d, name)
-        except InvalidName as exc:
-            raise InvalidName(
-                f"cannot copy model {name!r} into {hide_credentials(d.url)}: {exc}"
-            ) from None
+        claimed = _claim_for_copy(d, name)
         # The slots first, as a registration claims its slot before it commits: a
         # registration in the destination meanwhile finds each copied slot taken and takes
         # the next number, and never meets a copied manifest at the slot it claimed. Then
@@ -821,9 +844,7 @@ def _copy_model(src: Registry, dst: Registry, name: str) -> tuple[int, int, int,
         for key, data in sorted(slots.items()):
             _copy_slot(d, key, data, name)
         if claimed:
-            # As a registration checks before its manifest: the claim still names this
-            # spelling (a gc that ran before the mark was made may have removed it).
-            confirm_claim(d, name)
+            _confirm_for_copy(d, name)
         for part in ("archived", "purged", "versions"):
             for key, data in sorted(docs[part].items()):
                 _copy_doc(s, d, key, data)
