@@ -34,6 +34,7 @@ on the document before it is read.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import enum
 import importlib
@@ -428,6 +429,59 @@ def _env(value: Any) -> Mapping[str, str]:
     return dict(value)
 
 
+_MAX_CONTEXT_DEPTH = 8  # a security context nests 3 levels (seLinuxOptions.level)
+
+
+def _context_value(value: Any, where: str, depth: int) -> Any:
+    """``value`` as plain JSON data (dicts, lists, text, whole numbers, true/false, null),
+    or a ConfigError naming ``where``."""
+    if isinstance(value, Mapping):
+        if depth >= _MAX_CONTEXT_DEPTH:
+            raise ConfigError(f"{where}: nested too deeply for a security context")
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str) or not key:
+                raise ConfigError(
+                    f"{where}: {brief(key)} is not a field name; a security context's keys "
+                    "are Kubernetes field names such as runAsNonRoot"
+                )
+            out[key] = _context_value(item, f"{where}.{key}" if where else key, depth + 1)
+        return out
+    if isinstance(value, (list, tuple)):
+        return [_context_value(v, f"{where}[{i}]", depth + 1) for i, v in enumerate(value)]
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    raise ConfigError(
+        f"{where}: {brief(value)} is not a security context value; give text, a whole "
+        "number, true/false, a list or a mapping, as Kubernetes' SecurityContext has"
+    )
+
+
+def _security_context_of(what: str, value: Any) -> dict[str, Any]:
+    """A mapping of Kubernetes security context fields, as plain dicts (None: none)."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(
+            f"{what} must be a mapping of Kubernetes {what} fields (such as "
+            f"{{runAsNonRoot: true, runAsUser: 10001}}), got {brief(value)}"
+        )
+    converted: dict[str, Any] = _context_value(value, what, 0)
+    return converted
+
+
+def _security_context(value: Any) -> dict[str, Any]:
+    """A container's ``securityContext``."""
+    return _security_context_of("securityContext", value)
+
+
+def _pod_security_context(value: Any) -> dict[str, Any]:
+    """The pod's ``securityContext`` (``podSecurityContext`` in the spec)."""
+    return _security_context_of("podSecurityContext", value)
+
+
 def _env_order(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     """The key :class:`Container` compares ``env`` by: its pairs in order, since ``$(A)``
     expands only from a variable listed before it (so a reordering is a change)."""
@@ -501,6 +555,11 @@ class Container:
         metadata={"key": "env"}, factory=dict, converter=_env, eq=_env_order
     )
     args: tuple[str, ...] = attrs.field(metadata={"key": "args"}, default=(), converter=_args)
+    security_context: Mapping[str, Any] = attrs.field(
+        metadata={"key": "securityContext"},
+        factory=dict,
+        converter=_security_context,
+    )
 
     @args.validator
     def _check_args(self, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -708,6 +767,11 @@ class DeploymentSpec:
     steps: tuple[CanaryStep, ...] = attrs.field(
         metadata={"key": "canary.steps"}, default=(), converter=_steps
     )
+    pod_security_context: Mapping[str, Any] = attrs.field(
+        metadata={"key": "podSecurityContext"},
+        factory=dict,
+        converter=_pod_security_context,
+    )
     notes: tuple[str, ...] = attrs.field(default=(), converter=_notes, eq=False)
 
     def __attrs_post_init__(self) -> None:
@@ -720,6 +784,24 @@ class DeploymentSpec:
         for i, container in enumerate(self.containers):
             if names.index(container.name) != i:
                 raise ConfigError(f"containers[{i}].name: {brief(container.name)} is used twice")
+        # The pod's containers share one network namespace: a second container on a port
+        # taken would fail to listen (and the API server accepts the pod).
+        taken: dict[int, int] = {}
+        for i, container in enumerate(self.containers):
+            port = container.port
+            if i == 0 and port is None:
+                port = DEFAULT_PORT  # where modelship serve listens then
+            if port is None:
+                continue
+            if port in taken:
+                j = taken[port]
+                raise ConfigError(
+                    f"containers[{i}].port: containers {brief(self.containers[j].name)} "
+                    f"(containers[{j}]) and {brief(container.name)} (containers[{i}]) both "
+                    f"declare port {port}; the containers of a pod share its network, so "
+                    "give each container its own port"
+                )
+            taken[port] = i
         if self.strategy is Strategy.CANARY and not self.steps:
             raise ConfigError(
                 "canary.steps: a canary needs steps, e.g. [{weight: 10, pause: 5m}, "
@@ -823,6 +905,12 @@ class DeploymentSpec:
                     },
                     "env": dict(c.env),
                     "args": list(c.args),
+                    # Only when given: a spec without one writes (and digests) as before.
+                    **(
+                        {"securityContext": copy.deepcopy(dict(c.security_context))}
+                        if c.security_context
+                        else {}
+                    ),
                 }
                 for c in self.containers
             ],
@@ -836,6 +924,8 @@ class DeploymentSpec:
             },
             "monitoring": self.monitoring.to_dict(),
         }
+        if self.pod_security_context:
+            deployment["podSecurityContext"] = copy.deepcopy(dict(self.pod_security_context))
         if self.steps:
             deployment["canary"] = {
                 "steps": [{"weight": s.weight, "pause": s.pause} for s in self.steps]
@@ -1112,7 +1202,15 @@ class _Reader:
         d = self._mapping(
             top["deployment"],
             path,
-            {"strategy", "replicas", "containers", "healthcheck", "monitoring", "canary"},
+            {
+                "strategy",
+                "replicas",
+                "containers",
+                "healthcheck",
+                "monitoring",
+                "canary",
+                "podSecurityContext",
+            },
         )
         if "containers" not in d:
             raise ConfigError(f"{path}.containers: missing; a deployment needs a container")
@@ -1146,7 +1244,19 @@ class _Reader:
             kwargs["monitoring"] = self.monitoring(d["monitoring"], f"{path}.monitoring")
         if "canary" in d:
             kwargs["steps"] = self.steps(d["canary"], f"{path}.canary")
+        if "podSecurityContext" in d:
+            where = f"{path}.podSecurityContext"
+            kwargs["pod_security_context"] = self._context(d["podSecurityContext"], where)
         return self.make(DeploymentSpec, path, notes=self.notes, **kwargs)
+
+    def _context(self, raw: Any, path: str) -> Any:
+        """A security context as written, a whole ``${...}`` reference in it given its
+        YAML reading (``runAsUser: ${UID}`` is a number); checked by its record."""
+        if isinstance(raw, Mapping):
+            return {k: self._context(v, _join(path, k)) for k, v in raw.items()}
+        if isinstance(raw, list):
+            return [self._context(v, f"{path}[{i}]") for i, v in enumerate(raw)]
+        return self.scalar(raw, path)
 
     def monitoring(self, raw: Any, path: str) -> Monitoring:
         """The section as a record; with conditions or limits, read by the policy's reader."""
@@ -1175,7 +1285,7 @@ class _Reader:
         )
 
     def container(self, raw: Any, path: str, *, first: bool) -> Container:
-        keys = {"name", "image", "port", "ports", "resources", "env", "args"}
+        keys = {"name", "image", "port", "ports", "resources", "env", "args", "securityContext"}
         c = self._mapping(raw, path, keys)
         for required in ("name", "image"):
             if required not in c:
@@ -1198,6 +1308,9 @@ class _Reader:
             kwargs["resources"] = self.resources(c["resources"], f"{path}.resources")
         if "env" in c:
             kwargs["env"] = self._env(c["env"], f"{path}.env")
+        if "securityContext" in c:
+            where = f"{path}.securityContext"
+            kwargs["security_context"] = self._context(c["securityContext"], where)
         return self.make(Container, path, written, **kwargs)
 
     def _container_port(self, raw: Any, path: str) -> Any:

@@ -80,6 +80,40 @@ may end in neither: then no object name of one app can be an object name of anot
 (``<A>-blue`` equals ``<B>-blue`` only if A is B, and ``<A>`` is never ``<B>-blue``)."""
 PRE_STOP_SECONDS = 5  # endpoint removal reaches kube-proxy and ingresses in a few seconds
 
+CONTAINER_SECURITY_CONTEXT: Mapping[str, Any] = {
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+"""Every container's ``securityContext`` unless the spec's says otherwise (its keys win):
+what Pod Security "restricted" asks that no ordinary model server needs. ``runAsNonRoot``
+and ``readOnlyRootFilesystem`` are left to the spec (an image running as root, or writing
+outside its volumes, would stop starting)."""
+
+TMP_VOLUME = "tmp"
+"""The ``emptyDir`` volume mounted at ``/tmp`` of the server's container when its root
+filesystem is read-only (``readOnlyRootFilesystem: true``): loading writes the artifact
+there while its digest is checked."""
+
+
+def _merged(defaults: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
+    """``defaults`` with ``given`` over them: a mapping in both is merged the same way, any
+    other value of ``given`` (a list too) replaces the default.
+
+    Examples
+    --------
+    >>> _merged({"capabilities": {"drop": ["ALL"]}, "a": 1},
+    ...         {"capabilities": {"add": ["NET_BIND_SERVICE"]}, "a": 2})
+    {'capabilities': {'drop': ['ALL'], 'add': ['NET_BIND_SERVICE']}, 'a': 2}
+    """
+    out = copy.deepcopy(dict(defaults))
+    for key, value in given.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _merged(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
 
 def _dns_label(what: str, value: Any, limit: int = 63) -> str:
     if not isinstance(value, str) or len(value) > limit or not _DNS_LABEL.fullmatch(value):
@@ -436,6 +470,11 @@ def _container(  # noqa: PLR0913 - keyword-only fields rendered into one contain
     resources = _resources(c)
     if resources:
         out["resources"] = resources
+    out["securityContext"] = _merged(CONTAINER_SECURITY_CONTEXT, c.security_context)
+    if first and out["securityContext"].get("readOnlyRootFilesystem") is True:
+        # modelship serve copies the artifact to a private temporary file while checking
+        # its digest (in TMPDIR, else /tmp): a read-only root needs a writable /tmp.
+        out["volumeMounts"] = [{"name": TMP_VOLUME, "mountPath": "/tmp"}]
     return out
 
 
@@ -499,9 +538,16 @@ def slot_objects(  # noqa: PLR0913 - identity of a slot (model, version, spec, s
                 "terminationGracePeriodSeconds": (
                     options.graceful_seconds + PRE_STOP_SECONDS + math.ceil(FINAL_FLUSH_SECONDS)
                 ),
+                # modelship serve never calls the Kubernetes API: no token in its pods.
+                "automountServiceAccountToken": False,
             },
         },
     }
+    pod = deployment_spec["template"]["spec"]
+    if spec.pod_security_context:
+        pod["securityContext"] = copy.deepcopy(dict(spec.pod_security_context))
+    if "volumeMounts" in containers[0]:
+        pod["volumes"] = [{"name": TMP_VOLUME, "emptyDir": {}}]
     if replicas is not None:
         deployment_spec = {"replicas": replicas, **deployment_spec}
     deployment = {
