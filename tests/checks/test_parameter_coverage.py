@@ -122,10 +122,13 @@ _CONDITION = (
     "tests/monitor/test_monitor_conditions.py specifies"
 )
 EXEMPT: dict[tuple[str, str], str] = {
-    **{("modelship.deploy.Container", name): _SPEC_FIELD for name in ("args", "env")},
+    **{
+        ("modelship.deploy.Container", name): _SPEC_FIELD
+        for name in ("args", "env", "security_context")
+    },
     **{
         ("modelship.deploy.DeploymentSpec", name): _SPEC_FIELD
-        for name in ("containers", "notes", "steps", "strategy")
+        for name in ("containers", "notes", "pod_security_context", "steps", "strategy")
     },
     ("modelship.deploy.Monitoring", "metrics"): _SPEC_FIELD,
     **{("modelship.deploy.Resources", name): _SPEC_FIELD for name in ("limits", "requests")},

@@ -35,6 +35,7 @@ from modelship.checks._result import (
 )
 from modelship.checks._tabular import RawColumn, raw_columns
 from modelship.checks.stats import _fairness as sf
+from modelship.checks.stats._metrics import _MAX_UNDEFINED_SHARE
 from modelship.errors import CheckInputError, ConfigError, TooFewGroups
 
 __all__ = [
@@ -72,6 +73,22 @@ _GROUP_RATES = (
     "accuracy",
 )
 
+
+# Under gate="interval", a group's rate of exactly 0 or 1 on fewer rows of its denominator
+# than this is not judged: every bootstrap resample of that group repeats the rate, so the
+# interval holds none of its uncertainty. By the rule of three, d rows all of one outcome
+# put the 95 % bound on the true rate about 3/d away from it: 0.1, a usual threshold, at
+# d = 30.
+_FEW_FOR_EXTREME_RATE = 30
+
+# What each group rate is a share of, as reasons name it.
+_DENOMINATORS = {
+    "selection_rate": "rows",
+    "accuracy": "rows",
+    "true_positive_rate": "positives",
+    "false_positive_rate": "negatives",
+    "precision": "predicted positives",
+}
 
 # Groups with rows per feature set (a feature, or the intersection of several) beyond
 # which the check refuses: every group is a record of the result, and with more groups
@@ -510,6 +527,9 @@ class Bias:
         With several features, also judge their intersection (default ``True``).
     gate : {"estimate", "interval"}
         Judge the point estimate, or require the whole interval within the threshold.
+        Under ``"interval"`` a gated disparity the bootstrap cannot bound is an ``error``:
+        more than 10 % of resamples without a value, or a group's rate of exactly 0 or 1
+        on fewer than 30 rows of its denominator (6 of 6 positives).
     confidence : float
         Two-sided confidence of the bootstrap intervals (0.95).
     n_resamples : int
@@ -980,6 +1000,7 @@ class Bias:
                 rates=rates,
                 labels=labels,
                 reference=reference,
+                table=None if regression else table,
             )
         return found, groups, skipped
 
@@ -1011,6 +1032,7 @@ class Bias:
         rates: Mapping[str, Any],
         labels: Sequence[str],
         reference: int | None = None,
+        table: npt.NDArray[np.int64] | None = None,
     ) -> Disparity:
         ratio = metric in _RATIOS
         rate = _driving_rate(metric, rates)
@@ -1021,6 +1043,7 @@ class Bias:
             lowest = labels[int(others[np.argmin(rate[others])])]
             highest = labels[reference]
         interval = f"{estimate.value:.3g} [{estimate.ci_low:.3g}, {estimate.ci_high:.3g}]"
+        unbounded = ""
         if threshold is None:
             passed, status, reason = None, Status.PASS, f"{interval}; not gated (no threshold)"
         else:
@@ -1029,7 +1052,11 @@ class Bias:
                 what = "lower bound" if ratio else "upper bound"
             else:
                 judged, what = estimate.value, "estimate"
-            if not math.isfinite(judged):
+            unbounded = self._unbounded(metric, estimate, table, labels)
+            if unbounded:
+                passed, status = None, Status.ERROR
+                reason = f"{interval}: not judged: {unbounded}"
+            elif not math.isfinite(judged):
                 passed, status = None, Status.ERROR
                 reason = f"{interval}: no bootstrap resample gave a value, so the {what} is unknown"
             else:
@@ -1045,7 +1072,7 @@ class Bias:
             referenced = reference is not None and metric == "disparate_impact"
             top = "reference" if referenced else "highest"
             reason += f"; lowest {lowest!r}, {top} {highest!r}"
-        if estimate.n_undefined:
+        if estimate.n_undefined and not (unbounded and "gave no value" in unbounded):
             reason += f"; {estimate.n_undefined} resamples undefined"
         return Disparity(
             name=key,
@@ -1062,6 +1089,63 @@ class Bias:
             highest_group=highest,
             n_undefined=estimate.n_undefined,
         )
+
+    def _unbounded(
+        self,
+        metric: str,
+        estimate: sf.DisparityEstimate,
+        table: npt.NDArray[np.int64] | None,
+        labels: Sequence[str],
+    ) -> str:
+        """Why ``gate="interval"`` cannot judge this disparity, or ``""``: too many
+        resamples without a value (more than Degradation's ``_MAX_UNDEFINED_SHARE``), or a
+        group's rate of exactly 0 or 1 on fewer than ``_FEW_FOR_EXTREME_RATE`` rows of its
+        denominator. Each names the group(s) and what to do."""
+        if self.gate != "interval" or table is None:
+            return ""
+        counts = sf.rate_counts(table)
+        rows = table.sum(axis=1)
+        used = [rate for rate in sf.RATES_USED[metric] if rate in counts]
+        found = []
+        if estimate.n_undefined > _MAX_UNDEFINED_SHARE * self.n_resamples:
+            # The groups most likely to draw no row of a rate's denominator in a resample.
+            chance = []
+            for rate in used:
+                d = counts[rate][1]
+                for g in np.flatnonzero((d > 0) & (d < rows)).tolist():
+                    p = (1.0 - d[g] / rows[g]) ** rows[g]
+                    text = f"{labels[g]!r} ({d[g]} {_DENOMINATORS[rate]} in {rows[g]} rows)"
+                    chance.append((float(p), text))
+            chance.sort(key=lambda c: -c[0])
+            likely = [text for p, text in chance[:3] if p * self.n_resamples >= 1] or [
+                text for _, text in chance[:1]
+            ]
+            found.append(
+                f"{estimate.n_undefined} of {self.n_resamples} bootstrap resamples "
+                f"({estimate.n_undefined / self.n_resamples:.0%}, more than "
+                f"{_MAX_UNDEFINED_SHARE:.0%}) gave no value, as a group drew none of a "
+                f"rate's denominator (most likely {', '.join(likely)}), so the interval "
+                "would describe only the others; add rows to that group, or use "
+                "gate='estimate'"
+            )
+        extreme = []
+        for rate in used:
+            k, d = counts[rate]
+            few = (d > 0) & (d < _FEW_FOR_EXTREME_RATE) & ((k == 0) | (k == d))
+            extreme += [
+                f"{rate} of {labels[g]!r} is {k[g]} of {d[g]} {_DENOMINATORS[rate]}"
+                for g in np.flatnonzero(few).tolist()
+            ]
+        if extreme:
+            more = f" and {len(extreme) - 3} more" if len(extreme) > 3 else ""
+            found.append(
+                f"{', '.join(extreme[:3])}{more}: a rate of exactly 0 or 1 on fewer than "
+                f"{_FEW_FOR_EXTREME_RATE} rows of its denominator has no spread in the "
+                "bootstrap, so the interval cannot bound the disparity; add rows to that "
+                f"group (at least {_FEW_FOR_EXTREME_RATE} of the denominator), or use "
+                "gate='estimate'"
+            )
+        return "; ".join(found)
 
     def _worst(
         self, found: Mapping[str, Disparity], thresholds: Mapping[str, float | None]

@@ -63,6 +63,7 @@ __all__ = [
     "bytes_label",
     "is_zero_one",
     "combine_codes",
+    "rate_counts",
     "confusion_table",
     "disparities",
     "estimate_disparities",
@@ -742,6 +743,32 @@ def _rates(t: FloatArray) -> dict[str, FloatArray]:
         "false_positive_rate": _divide(fp, fp + tn),
         "precision": _divide(tp, tp + fp),
         "accuracy": _divide(tp + tn, n),
+    }
+
+
+def rate_counts(table: npt.ArrayLike) -> dict[str, tuple[IntArray, IntArray]]:
+    """Each group rate's numerator and denominator ``(k, d)`` per group of a count table
+    ``(G, 4)``: rows for ``selection_rate`` and ``accuracy``, positives for
+    ``true_positive_rate``, negatives for ``false_positive_rate``, predicted positives for
+    ``precision``. A rate of exactly 0 or 1 (``k`` is 0 or ``d``) on a small ``d`` has no
+    spread in the stratified bootstrap, whatever its true value.
+
+    Examples
+    --------
+    >>> from modelship.checks.stats._fairness import rate_counts
+    >>> k, d = rate_counts([[5, 5, 0, 10]])["true_positive_rate"]
+    >>> k.tolist(), d.tolist()
+    ([10], [10])
+    """
+    t = np.asarray(table, dtype=np.int64)
+    tn, fp, fn, tp = t[..., 0], t[..., 1], t[..., 2], t[..., 3]
+    n = tn + fp + fn + tp
+    return {
+        "selection_rate": (fp + tp, n),
+        "true_positive_rate": (tp, tp + fn),
+        "false_positive_rate": (fp, fp + tn),
+        "precision": (tp, tp + fp),
+        "accuracy": (tp + tn, n),
     }
 
 
