@@ -149,3 +149,19 @@ def test_rate_counts_names_each_rates_denominator() -> None:
         "precision": (3, 4),
         "accuracy": (7, 10),
     }
+
+
+def test_a_clear_fail_stays_a_fail_under_the_interval_gate() -> None:
+    """A disparity over its threshold however the few rows fall is a fail (exit 1), not
+    "not judged" (exit 2): only a pass needs an interval that bounds the disparity."""
+    rng = np.random.default_rng(7)
+    big_y = np.ones(2000, dtype=int)
+    big_p = (rng.random(2000) < 0.97).astype(int)
+    small_y = np.array([1] * 20 + [0] * 80)
+    small_p = np.zeros(100, dtype=int)  # a true positive rate of 0 of 20 positives
+    groups = np.array(["big"] * 2000 + ["small"] * 100)
+    y = np.concatenate([big_y, small_y])
+    p = np.concatenate([big_p, small_p])
+    for gate in ("estimate", "interval"):
+        result = Bias(y_true=y, y_pred=p, sensitive=groups, gate=gate, thresholds=ONLY_EOPD).run()
+        assert result.status is Status.FAIL, (gate, result.reason)

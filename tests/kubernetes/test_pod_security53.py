@@ -40,13 +40,14 @@ def two_containers(**server: Any) -> DeploymentSpec:
 def test_every_container_is_hardened_by_default_without_forcing_non_root() -> None:
     pod = pod_of(two_containers())
     assert pod["automountServiceAccountToken"] is False
-    assert "securityContext" not in pod
+    # The seccomp profile is the pod's: a profile the spec gives the pod is not overridden
+    # by a container default (a container's own profile wins over the pod's).
+    assert pod["securityContext"] == {"seccompProfile": {"type": "RuntimeDefault"}}
     assert "volumes" not in pod
     for container in pod["containers"]:
         assert container["securityContext"] == {
             "allowPrivilegeEscalation": False,
             "capabilities": {"drop": ["ALL"]},
-            "seccompProfile": {"type": "RuntimeDefault"},
         }
 
 
@@ -72,12 +73,15 @@ def test_the_specs_security_context_is_merged_over_the_defaults() -> None:
         variables={"UID": "10001", "GID": "2000"},
     )
     pod = pod_of(spec)
-    assert pod["securityContext"] == {"runAsNonRoot": True, "fsGroup": 2000}
+    assert pod["securityContext"] == {
+        "seccompProfile": {"type": "RuntimeDefault"},
+        "runAsNonRoot": True,
+        "fsGroup": 2000,
+    }
     server = pod["containers"][0]
     assert server["securityContext"] == {
         "allowPrivilegeEscalation": True,  # the spec's key wins
         "capabilities": {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]},
-        "seccompProfile": {"type": "RuntimeDefault"},
         "runAsUser": 10001,
         "readOnlyRootFilesystem": True,
     }
@@ -178,3 +182,29 @@ def test_two_containers_on_one_port_are_refused(
                 Container(name="a", image="a:1", port=8080),
             ]
         )
+
+
+def test_a_pod_seccomp_profile_from_the_spec_is_not_overridden_by_a_container_default() -> None:
+    profile = {"type": "Localhost", "localhostProfile": "profiles/model.json"}
+    spec = DeploymentSpec(
+        containers=[Container(name="m", image="m:1")],
+        pod_security_context={"seccompProfile": profile},
+    )
+    pod = pod_of(spec)
+    assert pod["securityContext"] == {"seccompProfile": profile}
+    assert "seccompProfile" not in pod["containers"][0]["securityContext"]
+
+
+@pytest.mark.parametrize(
+    "given", [{"privileged": True}, {"capabilities": {"add": ["CAP_SYS_ADMIN"]}}]
+)
+def test_a_privileged_container_gets_no_escalation_default_the_api_server_would_refuse(
+    given: dict[str, Any],
+) -> None:
+    # Kubernetes refuses allowPrivilegeEscalation: false beside privileged or SYS_ADMIN.
+    pod = pod_of(
+        DeploymentSpec(containers=[Container(name="m", image="m:1", security_context=given)])
+    )
+    context = pod["containers"][0]["securityContext"]
+    assert "allowPrivilegeEscalation" not in context
+    assert context["capabilities"]["drop"] == ["ALL"]

@@ -1052,11 +1052,7 @@ class Bias:
                 what = "lower bound" if ratio else "upper bound"
             else:
                 judged, what = estimate.value, "estimate"
-            unbounded = self._unbounded(metric, estimate, table, labels)
-            if unbounded:
-                passed, status = None, Status.ERROR
-                reason = f"{interval}: not judged: {unbounded}"
-            elif not math.isfinite(judged):
+            if not math.isfinite(judged):
                 passed, status = None, Status.ERROR
                 reason = f"{interval}: no bootstrap resample gave a value, so the {what} is unknown"
             else:
@@ -1068,6 +1064,13 @@ class Bias:
                 sign = (">=" if passed else "<") if ratio else ("<=" if passed else ">")
                 shown, limit = _shown(judged, threshold, passed=passed, ratio=ratio)
                 reason = f"{interval}: {what} {shown} {sign} {limit}"
+                # Only a pass needs an interval that bounds the disparity: one the bootstrap
+                # cannot bound is not judged. A fail stands (the interval gate passes only
+                # what the data show small; a disparity they cannot bound is not shown so).
+                unbounded = self._unbounded(metric, estimate, table, labels) if passed else ""
+                if unbounded:
+                    passed, status = None, Status.ERROR
+                    reason = f"{interval}: not judged: {unbounded}"
         if rate.size and not passed and passed is not None:
             referenced = reference is not None and metric == "disparate_impact"
             top = "reference" if referenced else "highest"
@@ -1120,11 +1123,18 @@ class Bias:
             likely = [text for p, text in chance[:3] if p * self.n_resamples >= 1] or [
                 text for _, text in chance[:1]
             ]
+            # A ratio over a reference group is undefined when the reference draws none of
+            # its rate's numerator (no row selected): no denominator names it.
+            why = (
+                f"a group drew none of a rate's denominator (most likely {', '.join(likely)})"
+                if likely
+                else "a group drew no row a rate or ratio needs (a reference group selecting "
+                "few rows draws none selected)"
+            )
             found.append(
                 f"{estimate.n_undefined} of {self.n_resamples} bootstrap resamples "
                 f"({estimate.n_undefined / self.n_resamples:.0%}, more than "
-                f"{_MAX_UNDEFINED_SHARE:.0%}) gave no value, as a group drew none of a "
-                f"rate's denominator (most likely {', '.join(likely)}), so the interval "
+                f"{_MAX_UNDEFINED_SHARE:.0%}) gave no value, as {why}, so the interval "
                 "would describe only the others; add rows to that group, or use "
                 "gate='estimate'"
             )

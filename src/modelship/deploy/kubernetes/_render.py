@@ -83,12 +83,28 @@ PRE_STOP_SECONDS = 5  # endpoint removal reaches kube-proxy and ingresses in a f
 CONTAINER_SECURITY_CONTEXT: Mapping[str, Any] = {
     "allowPrivilegeEscalation": False,
     "capabilities": {"drop": ["ALL"]},
-    "seccompProfile": {"type": "RuntimeDefault"},
 }
 """Every container's ``securityContext`` unless the spec's says otherwise (its keys win):
 what Pod Security "restricted" asks that no ordinary model server needs. ``runAsNonRoot``
 and ``readOnlyRootFilesystem`` are left to the spec (an image running as root, or writing
-outside its volumes, would stop starting)."""
+outside its volumes, would stop starting). ``allowPrivilegeEscalation: false`` is left out
+of a container the spec makes privileged or gives ``CAP_SYS_ADMIN`` (the API server
+refuses the two together)."""
+
+POD_SECURITY_CONTEXT: Mapping[str, Any] = {"seccompProfile": {"type": "RuntimeDefault"}}
+"""The pod's ``securityContext`` unless the spec's ``podSecurityContext`` says otherwise:
+the seccomp profile is set for the pod, so a profile the spec gives there is not
+overridden by a container default (a container's own profile wins over the pod's)."""
+
+
+def _escalates(context: Mapping[str, Any]) -> bool:
+    """Whether a container with this ``securityContext`` must be allowed privilege
+    escalation: privileged, or adding ``SYS_ADMIN`` (Kubernetes' validation refuses
+    ``allowPrivilegeEscalation: false`` beside either)."""
+    added = (context.get("capabilities") or {}).get("add") or []
+    names = {str(name).upper().removeprefix("CAP_") for name in added}
+    return context.get("privileged") is True or "SYS_ADMIN" in names
+
 
 TMP_VOLUME = "tmp"
 """The ``emptyDir`` volume mounted at ``/tmp`` of the server's container when its root
@@ -470,7 +486,10 @@ def _container(  # noqa: PLR0913 - keyword-only fields rendered into one contain
     resources = _resources(c)
     if resources:
         out["resources"] = resources
-    out["securityContext"] = _merged(CONTAINER_SECURITY_CONTEXT, c.security_context)
+    defaults = dict(CONTAINER_SECURITY_CONTEXT)
+    if _escalates(c.security_context):
+        defaults.pop("allowPrivilegeEscalation")
+    out["securityContext"] = _merged(defaults, c.security_context)
     if first and out["securityContext"].get("readOnlyRootFilesystem") is True:
         # modelship serve copies the artifact to a private temporary file while checking
         # its digest (in TMPDIR, else /tmp): a read-only root needs a writable /tmp.
@@ -544,8 +563,7 @@ def slot_objects(  # noqa: PLR0913 - identity of a slot (model, version, spec, s
         },
     }
     pod = deployment_spec["template"]["spec"]
-    if spec.pod_security_context:
-        pod["securityContext"] = copy.deepcopy(dict(spec.pod_security_context))
+    pod["securityContext"] = _merged(POD_SECURITY_CONTEXT, spec.pod_security_context)
     if "volumeMounts" in containers[0]:
         pod["volumes"] = [{"name": TMP_VOLUME, "emptyDir": {}}]
     if replicas is not None:
