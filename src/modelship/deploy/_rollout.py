@@ -620,20 +620,12 @@ class Rollout:
             return None
         for attempt in range(1, _ALIAS_ATTEMPTS + 1):  # bounded: a store that keeps failing
             try:
-                if registry.aliases(self.model).get(self._alias) == to:
-                    self.event(
-                        EventKind.ALIAS,
-                        f"alias {self._alias!r} already points to {to}",
-                        alias=self._alias,
-                        to=to,
-                        rollout=self.id,
-                    )
-                    return None
                 self._alias_begun = (to, expected)
                 if registry.set_alias(self.model, self._alias, to, expected=expected) == to:
-                    # Nothing written: another writer moved it there since the read above
-                    # (or, after a failed attempt, that attempt's write had landed: then
-                    # the move is this rollout's, to be taken back on an abort).
+                    # Nothing written (set_alias is idempotent): it named the version already,
+                    # by another writer's move (or, after a failed attempt, by that attempt's
+                    # write, which landed: then the move is this rollout's, to be taken
+                    # back on an abort).
                     if attempt == 1:
                         self._alias_begun = None
                     self.event(
