@@ -26,7 +26,7 @@ class _Backend(http.server.ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, delay: float = 0.0) -> None:
-        self.seen = 0  # requests answered
+        self.seen = 0  # requests read whole and about to be answered
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -35,13 +35,13 @@ class _Backend(http.server.ThreadingHTTPServer):
                 body = handler.rfile.read(int(handler.headers.get("content-length", 0)))
                 time.sleep(delay)
                 answer = json.dumps({"size": len(body)}).encode()
-                try:
-                    handler.send_response(200)
-                    handler.send_header("content-length", str(len(answer)))
-                    handler.end_headers()
-                    handler.wfile.write(answer)
-                finally:
-                    self.seen += 1
+                # Counted before the answer is sent: a client that has its answer finds
+                # its request counted (counting after the write raced the client's look).
+                self.seen += 1
+                handler.send_response(200)
+                handler.send_header("content-length", str(len(answer)))
+                handler.end_headers()
+                handler.wfile.write(answer)
 
             do_GET = do_POST  # noqa: N815 - the handler's naming
 
