@@ -35,7 +35,7 @@ from modelship.checks._result import (
 )
 from modelship.checks._tabular import RawColumn, raw_columns
 from modelship.checks.stats import _fairness as sf
-from modelship.checks.stats._metrics import _MAX_UNDEFINED_SHARE
+from modelship.checks.stats._metrics import MAX_UNDEFINED_SHARE
 from modelship.errors import CheckInputError, ConfigError, TooFewGroups
 
 __all__ = [
@@ -1101,7 +1101,7 @@ class Bias:
         labels: Sequence[str],
     ) -> str:
         """Why ``gate="interval"`` cannot judge this disparity, or ``""``: too many
-        resamples without a value (more than Degradation's ``_MAX_UNDEFINED_SHARE``), or a
+        resamples without a value (more than Degradation's ``MAX_UNDEFINED_SHARE``), or a
         group's rate of exactly 0 or 1 on fewer than ``_FEW_FOR_EXTREME_RATE`` rows of its
         denominator. Each names the group(s) and what to do."""
         if self.gate != "interval" or table is None:
@@ -1110,7 +1110,7 @@ class Bias:
         rows = table.sum(axis=1)
         used = [rate for rate in sf.RATES_USED[metric] if rate in counts]
         found = []
-        if estimate.n_undefined > _MAX_UNDEFINED_SHARE * self.n_resamples:
+        if estimate.n_undefined > MAX_UNDEFINED_SHARE * self.n_resamples:
             # The groups most likely to draw no row of a rate's denominator in a resample.
             chance = []
             for rate in used:
@@ -1134,7 +1134,7 @@ class Bias:
             found.append(
                 f"{estimate.n_undefined} of {self.n_resamples} bootstrap resamples "
                 f"({estimate.n_undefined / self.n_resamples:.0%}, more than "
-                f"{_MAX_UNDEFINED_SHARE:.0%}) gave no value, as {why}, so the interval "
+                f"{MAX_UNDEFINED_SHARE:.0%}) gave no value, as {why}, so the interval "
                 "would describe only the others; add rows to that group, or use "
                 "gate='estimate'"
             )

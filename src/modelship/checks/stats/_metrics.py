@@ -56,6 +56,7 @@ from modelship.checks.stats._fairness import binary_labels
 from modelship.errors import CheckInputError, ConfigError, EmptyData
 
 __all__ = [
+    "MAX_UNDEFINED_SHARE",
     "METRICS",
     "MetricSpec",
     "PairedInterval",
@@ -1154,8 +1155,8 @@ def _full_value(
 # More undefined (NaN) resamples than this share of all are refused: the interval would
 # describe only the resamples where the metric happens to be defined. 10 % is twice the
 # tail beyond each end of the default 90 % interval, so dropping them could move an end
-# past where the full set of resamples would put it.
-_MAX_UNDEFINED_SHARE = 0.1
+# past where the full set of resamples would put it. Bias's interval gate uses it too.
+MAX_UNDEFINED_SHARE = 0.1
 
 
 def _percentile_interval(
@@ -1165,10 +1166,10 @@ def _percentile_interval(
     # +-inf is a value, the most extreme one, and stays in the ranking.
     defined = diffs[~np.isnan(diffs)]
     n_undefined = len(diffs) - len(defined)
-    if n_undefined > _MAX_UNDEFINED_SHARE * len(diffs):
+    if n_undefined > MAX_UNDEFINED_SHARE * len(diffs):
         raise CheckInputError(
             f"{n_undefined} of {len(diffs)} bootstrap resamples gave no value (more than "
-            f"{_MAX_UNDEFINED_SHARE:.0%}), so the interval would describe only the others; "
+            f"{MAX_UNDEFINED_SHARE:.0%}), so the interval would describe only the others; "
             "the holdout is too small or too unbalanced for this metric: add rows, or use "
             "a metric defined on every resample"
         )
