@@ -64,6 +64,7 @@ from modelship._rollback._policy import RollbackPolicy
 from modelship._rollback._yaml import MAX_VALUES, read_bounded, strict_load
 from modelship._shown import SHOWN, brief
 from modelship.deploy._quantity import Quantity, parse_quantity
+from modelship.deploy._security import check_container_context, check_pod_context
 from modelship.errors import ConfigError, InvalidParameter, MissingDependency
 
 __all__ = [
@@ -473,13 +474,18 @@ def _security_context_of(what: str, value: Any) -> dict[str, Any]:
 
 
 def _security_context(value: Any) -> dict[str, Any]:
-    """A container's ``securityContext``."""
-    return _security_context_of("securityContext", value)
+    """A container's ``securityContext``, checked as the API server would check it."""
+    context = _security_context_of("securityContext", value)
+    check_container_context(context, "securityContext")
+    return context
 
 
 def _pod_security_context(value: Any) -> dict[str, Any]:
-    """The pod's ``securityContext`` (``podSecurityContext`` in the spec)."""
-    return _security_context_of("podSecurityContext", value)
+    """The pod's ``securityContext`` (``podSecurityContext`` in the spec), checked as the
+    API server would check it."""
+    context = _security_context_of("podSecurityContext", value)
+    check_pod_context(context, "podSecurityContext")
+    return context
 
 
 def _env_order(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:

@@ -771,7 +771,8 @@ def validate(kind: Kind, old: Mapping[str, Any] | None, new: Mapping[str, Any]) 
     for the fields the fake models: a new object's name (a DNS-1035 label for a Service,
     a DNS-1123 subdomain for the other kinds), int32 counts, replicas (at least 0), a
     Deployment's strategy (see :func:`_strategy_errors`), its selector and
-    pod template (both required) and its selector, which is immutable once created, label
+    pod template (both required) and its selector, which is immutable once created, its
+    pod template's security contexts (see :func:`_security_errors`), label
     keys and values, a Lease's duration and transitions, and no finalizer added to an
     object being deleted.
 
@@ -820,6 +821,7 @@ def validate(kind: Kind, old: Mapping[str, Any] | None, new: Mapping[str, Any]) 
     errors = [e for e in labels if e[0].startswith("metadata.")]
     errors += _replicas_errors(kind, new)
     errors += [e for e in labels if not e[0].startswith("metadata.")]
+    errors += _security_errors(kind, new)
     errors += _strategy_errors(kind, new) + _lease_errors(kind, new) + _finalizer_errors(new)
     uid = new["metadata"].get("uid")
     if old is not None and uid and uid != old["metadata"].get("uid"):
@@ -1139,6 +1141,59 @@ def _int_or_percent(value: Any) -> int:
     if isinstance(value, str):
         return _atoi(value[:-1] if _PERCENT.fullmatch(value) else value)
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+_ID_RANGE = "must be between 0 and 2147483647, inclusive"
+
+
+def _security_errors(kind: Kind, obj: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A Deployment's pod template security contexts as ValidateSecurityContext and
+    ValidatePodSecurityContext (core/validation) check them, for the rules the fake
+    models: user and group ids within 0..2147483647, and ``allowPrivilegeEscalation:
+    false`` beside ``privileged: true`` or a capability added as ``CAP_SYS_ADMIN`` (the
+    API server compares the text, so ``SYS_ADMIN`` passes). Containers first, then the
+    pod, as ValidatePodSpec orders them."""
+    if kind.kind != "Deployment":
+        return []
+    pod = _map(_map(_map(obj.get("spec")).get("template")).get("spec"))
+    errors: list[tuple[str, str]] = []
+    containers = pod.get("containers")
+    for i, container in enumerate(containers if isinstance(containers, list) else []):
+        field = f"spec.template.spec.containers[{i}].securityContext"
+        context = _map(_map(container).get("securityContext"))
+        errors += _id_errors(context, field, ("runAsUser", "runAsGroup"))
+        if context.get("allowPrivilegeEscalation") is False:
+            shown = (
+                "Invalid value: core.SecurityContext{...}: cannot set `allowPrivilegeEscalation`"
+            )
+            if context.get("privileged") is True:
+                errors.append((field, f"{shown} to false and `privileged` to true"))
+            added = _map(context.get("capabilities")).get("add")
+            for name in added if isinstance(added, list) else []:
+                if name == "CAP_SYS_ADMIN":
+                    errors.append((field, f"{shown} to false and `capabilities.Add` CAP_SYS_ADMIN"))
+    field = "spec.template.spec.securityContext"
+    context = _map(pod.get("securityContext"))
+    errors += _id_errors(context, field, ("fsGroup", "runAsUser", "runAsGroup"))
+    groups = context.get("supplementalGroups")
+    for i, group in enumerate(groups if isinstance(groups, list) else []):
+        errors += _id_errors(
+            {f"supplementalGroups[{i}]": group}, field, (f"supplementalGroups[{i}]",)
+        )
+    return errors
+
+
+def _id_errors(
+    context: Mapping[str, Any], field: str, names: Iterable[str]
+) -> list[tuple[str, str]]:
+    """IsValidUserID / IsValidGroupID on the ``names`` of ``context`` that are set."""
+    return [
+        (f"{field}.{name}", f"Invalid value: {context[name]}: {_ID_RANGE}")
+        for name in names
+        if isinstance(context.get(name), int)
+        and not isinstance(context[name], bool)
+        and not 0 <= context[name] <= 2**31 - 1
+    ]
 
 
 def _strategy_errors(kind: Kind, obj: Mapping[str, Any]) -> list[tuple[str, str]]:
