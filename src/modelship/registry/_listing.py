@@ -52,15 +52,18 @@ import enum
 import hashlib
 import hmac
 import json
+import numbers
 import warnings
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Literal, TypeAlias, overload
 
 import attrs
+import numpy as np
 
 from modelship._model_version import ModelVersion, VersionState
 from modelship._names import check_stored, check_version
+from modelship._shown import brief
 from modelship.errors import (
     ConfigError,
     IntegrityError,
@@ -247,7 +250,8 @@ def _decode(cursor: object, name: str, order: Order, query: str) -> tuple[int, t
         raise bad from None
     # The check catches edits and truncation; its key is public, so a forged payload
     # passes it and is parsed as untrusted input all the same.
-    if not hmac.compare_digest(_check(payload), check):
+    # compare_digest takes ASCII text only: a mangled check ("é") is a bad cursor too.
+    if not check.isascii() or not hmac.compare_digest(_check(payload), check):
         raise bad
     try:
         made = json.loads(payload)
@@ -627,6 +631,18 @@ def _prefetch(
     return out | {key: got.get(key) for key in slots}
 
 
+def _page_size(limit: object) -> int:
+    """``limit`` as an ``int``: a positive whole number, a NumPy integer (a page size read
+    from a frame) too."""
+    if isinstance(limit, (bool, np.bool_)) or not isinstance(limit, numbers.Integral):
+        raise ConfigError(
+            f"limit must be a positive integer (versions per page), got {brief(limit)}"
+        )
+    if limit < 1:
+        raise ConfigError(f"limit must be a positive integer (versions per page), got {limit}")
+    return int(limit)
+
+
 def list_page(  # noqa: PLR0913 - the listing's documented keyword-only options
     reader: Reader,
     name: str,
@@ -638,8 +654,7 @@ def list_page(  # noqa: PLR0913 - the listing's documented keyword-only options
     include_archived: bool,
 ) -> VersionPage:
     """One page of at most ``limit`` versions of ``name`` (see the module docstring)."""
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise ConfigError(f"limit must be a positive integer (versions per page), got {limit!r}")
+    limit = _page_size(limit)
     order = check_order(order)
     conditions = parse_where(where)
     query = _query(name, conditions, include_archived)
