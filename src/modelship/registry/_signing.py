@@ -166,8 +166,12 @@ class Signer:
                 "began, or by someone who does not hold it); see 'What signing protects' "
                 "in docs/registry.md"
             )
-        if not isinstance(signature, str) or not hmac.compare_digest(
-            _expected(expected, what), signature
+        # compare_digest takes ASCII text only: a signature edited to hold other
+        # characters is one this key did not make (not a TypeError).
+        if (
+            not isinstance(signature, str)
+            or not signature.isascii()
+            or not hmac.compare_digest(_expected(expected, what), signature)
         ):
             raise SignatureError(
                 f"{what} has a signature that this key did not make: it was changed, moved "
@@ -261,7 +265,7 @@ class Signer:
             return False
         # Checked whether or not this signer verifies what it reads: it decides a write.
         signature = doc.get("signature") if isinstance(doc, dict) else None
-        if self.key is None or not isinstance(signature, str):
+        if self.key is None or not isinstance(signature, str) or not signature.isascii():
             return False
         try:
             expected = self._doc_mac(doc, SIGNING_POLICY)
