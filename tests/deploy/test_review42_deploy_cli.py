@@ -167,7 +167,7 @@ def test_apply_without_dry_run_refuses_the_options_of_dry_run(
         (["--alias", "staging"], "--alias: for a deployment that serves"),
         # The objects printed are those of the rollout done, whichever the strategy: it
         # used to say "using the default steps" and print the same objects.
-        (["--strategy", "canary"], "the same for every --strategy"),
+        (["--strategy", "canary"], "which this option does not change"),
     ],
 )
 def test_a_client_dry_run_refuses_the_options_it_does_not_read(

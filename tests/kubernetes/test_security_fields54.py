@@ -94,6 +94,50 @@ def test_a_value_the_api_server_would_refuse_is_refused_when_the_spec_is_read(
     assert says in text, text
 
 
+@pytest.mark.parametrize(
+    ("container", "pod", "field", "belongs"),
+    [
+        (
+            None,
+            {"readOnlyRootFilesystem": True},
+            "podSecurityContext.readOnlyRootFilesystem",
+            "a container's",
+        ),
+        (
+            None,
+            {"allowPrivilegeEscalation": False},
+            "podSecurityContext.allowPrivilegeEscalation",
+            "a container's",
+        ),
+        (
+            None,
+            {"capabilities": {"drop": ["ALL"]}},
+            "podSecurityContext.capabilities",
+            "a container's",
+        ),
+        ({"fsGroup": 2000}, None, "securityContext.fsGroup", "the pod's"),
+        ({"sysctls": []}, None, "securityContext.sysctls", "the pod's"),
+    ],
+)
+def test_a_field_of_the_other_context_is_refused_naming_where_it_belongs(
+    container: dict[str, Any] | None, pod: dict[str, Any] | None, field: str, belongs: str
+) -> None:
+    # The API server's default field validation (Warn) would drop it: the hardening asked
+    # for would silently not hold.
+    with pytest.raises(ConfigError) as caught:
+        read(container, pod)
+    text = str(caught.value)
+    assert field in text, text
+    assert f"a field of {belongs}" in text, text
+    assert "move it there" in text, text
+
+
+def test_a_long_field_name_is_cut_in_the_message() -> None:
+    with pytest.raises(ConfigError) as caught:
+        read({"s" * 300: {"a": 1.5}})
+    assert len(str(caught.value)) < 300
+
+
 def test_python_records_are_checked_too() -> None:
     with pytest.raises(ConfigError, match=r"securityContext\.runAsUser: '10001' is text"):
         Container(name="m", image="m:1", security_context={"runAsUser": "10001"})

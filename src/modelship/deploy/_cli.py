@@ -201,8 +201,9 @@ def _apply_options(args: argparse.Namespace) -> argparse.Namespace:
     if unread:
         raise ConfigError(
             f"{named}: for a deployment that serves, without --dry-run; --dry-run starts "
-            "nothing and prints the objects of the rollout done, the same for every "
-            f"--strategy: drop {they}"
+            "nothing and prints the objects the rollout would leave, which "
+            f"{'this option does' if len(unread) == 1 else 'these options do'} not "
+            f"change: drop {they}"
         )
     if args.dry_run is not None and args.image is not None and args.spec is not None:
         raise ConfigError(

@@ -18,7 +18,7 @@ import difflib
 from collections.abc import Mapping
 from typing import Any, Final
 
-from modelship._shown import brief
+from modelship._shown import SHOWN, brief
 from modelship.errors import ConfigError
 
 __all__ = ["check_container_context", "check_pod_context"]
@@ -93,6 +93,7 @@ def check_container_context(context: Mapping[str, Any], where: str) -> None:
     ...
     modelship.errors.ConfigError: securityContext.runAsUser: '10001' is text; Kubernetes ...
     """
+    _refuse_misplaced(context, POD_FIELDS, CONTAINER_FIELDS, where, _POD_PLACE)
     _check_fields(context, CONTAINER_FIELDS, where, "")
     if context.get("allowPrivilegeEscalation") is False:
         added = (context.get("capabilities") or {}).get("add") or []
@@ -119,14 +120,38 @@ def check_pod_context(context: Mapping[str, Any], where: str) -> None:
     ...
     modelship.errors.ConfigError: podSecurityContext.seccompProfile.type: 'runtimedefault' ...
     """
+    _refuse_misplaced(context, CONTAINER_FIELDS, POD_FIELDS, where, _CONTAINER_PLACE)
     _check_fields(context, POD_FIELDS, where, "")
+
+
+_POD_PLACE = "the pod's security context (deployment.podSecurityContext)"
+_CONTAINER_PLACE = "a container's security context (deployment.containers[].securityContext)"
+
+
+def _refuse_misplaced(
+    context: Mapping[str, Any],
+    theirs: Mapping[str, _Kind],
+    ours: Mapping[str, _Kind],
+    where: str,
+    place: str,
+) -> None:
+    """Refuse a field of the other security context: the API server would drop it with a
+    warning (its default field validation), so what it asks for would silently not hold."""
+    for key in context:
+        if key in theirs and key not in ours:
+            raise ConfigError(
+                f"{where}.{key}: a field of {place}, not of this one; move it there "
+                "(Kubernetes would drop it here with a warning, and it would not apply)"
+            )
 
 
 def _check_fields(
     context: Mapping[str, Any], fields: Mapping[str, _Kind], where: str, at: str
 ) -> None:
     for key, value in context.items():
-        path = f"{at}.{key}" if at else key
+        # A key is shown cut to SHOWN characters (a key may be a megabyte of text).
+        name = key if len(key) <= SHOWN else key[: SHOWN - 3] + "..."
+        path = f"{at}.{name}" if at else name
         shown = f"{where}.{path}"
         kind = fields.get(key)
         if kind is None:

@@ -426,7 +426,9 @@ def _env(value: Any) -> Mapping[str, str]:
         if not isinstance(name, str) or not re.fullmatch(r"[-._a-zA-Z][-._a-zA-Z0-9]*", name):
             raise ConfigError(f"env: {brief(name)} is not an environment variable name")
         if not isinstance(text, str):
-            raise ConfigError(f"env.{name}: values are strings, got {brief(text)} (quote it)")
+            raise ConfigError(
+                f"{_join('env', name)}: values are strings, got {brief(text)} (quote it)"
+            )
     return dict(value)
 
 
@@ -446,7 +448,7 @@ def _context_value(value: Any, where: str, depth: int) -> Any:
                     f"{where}: {brief(key)} is not a field name; a security context's keys "
                     "are Kubernetes field names such as runAsNonRoot"
                 )
-            out[key] = _context_value(item, f"{where}.{key}" if where else key, depth + 1)
+            out[key] = _context_value(item, _join(where, key), depth + 1)
         return out
     if isinstance(value, (list, tuple)):
         return [_context_value(v, f"{where}[{i}]", depth + 1) for i, v in enumerate(value)]
