@@ -212,6 +212,9 @@ class _ModelThread(Executor):
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._closed = False
+        # When the call running now began (time.monotonic()), None between calls: written
+        # by the thread, read by the event loop (one float or None, swapped whole).
+        self.running_since: float | None = None
 
     def submit(self, fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> Future[_T]:
         future: Future[_T] = Future()
@@ -229,12 +232,16 @@ class _ModelThread(Executor):
             future, call = item
             if not future.set_running_or_notify_cancel():
                 continue
+            self.running_since = time.monotonic()
             try:
                 result = call()
             except BaseException as exc:  # as ThreadPoolExecutor: the caller gets it
+                self.running_since = None
                 future.set_exception(exc)
             else:
+                self.running_since = None
                 future.set_result(result)
+            del item, future, call  # a finished call's rows are not kept while it waits
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         with self._lock:
@@ -271,11 +278,26 @@ class ServerState(enum.Enum):
 class _BadRequest(Exception):
     """A request the server refuses; becomes a 4xx JSON answer."""
 
-    def __init__(self, status: int, message: str, *, close: bool = False) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        close: bool = False,
+        kind: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.close = close
+        # The metric's kind: client for a 4xx, not_ready for a 503, unless given.
+        self.kind = kind if kind is not None else "not_ready" if status == 503 else "client"
+        self.headers = headers
+
+
+class _TimedOut(Exception):
+    """The model's answer was not ready within ``predict_timeout``: a 504."""
 
 
 class _ModelRaised(Exception):
@@ -562,6 +584,8 @@ class ModelServer:
         self._proba_listed = True  # whether the metadata lists predict_proba (if it has one)
         self._seconds_per_row = 0.0
         self._on_thread = 0  # calls queued on or running on the worker thread (loop only)
+        self._held = 0  # inference requests admitted and not yet answered (loop only)
+        self._close_lock = threading.Lock()  # close() from the loop or run()'s watchdog
         self._recent: collections.deque[float] = collections.deque(maxlen=OFFLOAD_WINDOW)
         self._executor = _ModelThread("modelship-predict")
         self._ids = RequestIds()  # the rule and the made ids' format: modelship._request_ids
@@ -837,9 +861,10 @@ class ModelServer:
         not wait for a model call still running either: the server gave it its grace
         period already, and both threads are daemons, so neither a hung model nor a hung
         store can keep the process from exiting."""
-        if self._closed:
-            return
-        self._closed = True
+        with self._close_lock:  # once, whichever thread comes first
+            if self._closed:
+                return
+            self._closed = True
         if timeout is None:
             timeout = self.config.graceful_seconds
         try:
@@ -1067,18 +1092,38 @@ class ModelServer:
         # NaN or infinity, and a value beyond a type's range was refused as such.
         return x
 
-    async def _call(self, fn: Callable[[Any], Any], x: NDArray[Any]) -> Any:
+    async def _call(
+        self, fn: Callable[[Any], Any], x: NDArray[Any], deadline: float | None = None
+    ) -> Any:
+        """``fn(x)``, inline or on the worker thread; on the thread, a :class:`_TimedOut`
+        when the answer is not ready by ``deadline`` (``time.monotonic()``)."""
         rows = len(x)
         # While a call runs on the worker thread, later ones queue behind it there rather
         # than run inline beside it: the model is never called from two threads at once.
         if self._on_thread or self._seconds_per_row * rows > self.config.offload_seconds:
+            loop = asyncio.get_running_loop()
+            job: list[Any] = [fn, x]  # emptied when the request stops waiting (below)
+
+            def run() -> Any:
+                model, rows_given = job
+                return _raised_by_model(model, rows_given)
+
+            done = self._executor.submit(run)
+            # Counted until the call itself ends (or, cancelled, never runs), not until
+            # this request stops waiting: a request answered 504 leaves a call running.
             self._on_thread += 1
+            done.add_done_callback(functools.partial(_soon, loop, self._left_thread))
+            answer = asyncio.wrap_future(done, loop=loop)
+            answer.add_done_callback(_retrieved)
+            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
             try:
-                out = await asyncio.get_running_loop().run_in_executor(
-                    self._executor, _raised_by_model, fn, x
-                )
-            finally:
-                self._on_thread -= 1
+                out = await asyncio.wait_for(asyncio.shield(answer), wait)
+            except (asyncio.TimeoutError, asyncio.CancelledError) as exc:
+                done.cancel()  # one still queued never runs; one running cannot be stopped
+                job.clear()  # nor are the rows of one still queued kept until its turn
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+                raise _TimedOut from None
         else:
             try:
                 out, seconds = _timed(fn, x)
@@ -1103,6 +1148,9 @@ class ModelServer:
                 recent.clear()
         return out
 
+    def _left_thread(self) -> None:
+        self._on_thread -= 1
+
     def _not_ready(self) -> _BadRequest:
         if self.state is ServerState.FAILED:
             return _BadRequest(503, f"model failed to start: {self.error}")
@@ -1116,9 +1164,107 @@ class ModelServer:
         except orjson.JSONDecodeError as exc:
             if self.state is not ServerState.READY:
                 raise self._not_ready() from None
+            literal = _non_json_number(body, exc.pos)
+            if literal is not None:
+                raise _BadRequest(400, self._no_nan(literal, exc.pos)) from None
             raise _BadRequest(400, f"the body is not valid JSON: {exc}") from None
 
-    async def _infer(  # noqa: PLR0913, PLR0917 - the one path both endpoints share, told each step
+    def _no_nan(self, literal: str, at: int) -> str:
+        """The 400 for a ``NaN`` or ``Infinity`` literal (Python's ``json.dumps`` writes
+        them): what JSON has instead, as this server reads it."""
+        said = (
+            f"the body is not valid JSON: it holds {literal} (at character {at}), and JSON "
+            "has no NaN or Infinity (Python's json.dumps writes them by default); "
+        )
+        if self.config.allow_nan:
+            return said + (
+                "send a missing value as null, which this server reads as NaN "
+                "(--allow-nan is on); an infinite value cannot be sent"
+            )
+        return said + (
+            "this server refuses missing values: send rows without them, or start it with "
+            "--allow-nan and send null, read as NaN (pandas' to_json writes null)"
+        )
+
+    def _unreadable_body(self, scope: Any) -> tuple[int, str, dict[str, str] | None] | None:
+        """A request whose body the server cannot read as JSON, known from its headers
+        before the body is read: Triton's binary tensor extension, a compressed body."""
+        for key, value in scope["headers"]:
+            if key == b"inference-header-content-length":
+                return (
+                    400,
+                    "the request uses the binary tensor data extension "
+                    "(Inference-Header-Content-Length), which this server does not "
+                    "support (GET /v2 lists no extensions): send the tensors as JSON "
+                    '"data"; in tritonclient, set_data_from_numpy(..., binary_data=False) '
+                    "and InferRequestedOutput(..., binary_data=False)",
+                    None,
+                )
+            if key == b"content-encoding" and value.strip().lower() not in (b"", b"identity"):
+                encoding = value.decode("latin-1")[:40]
+                return (
+                    415,
+                    f"the body is sent with Content-Encoding: {encoding}, which this server "
+                    "does not read: send it uncompressed (in tritonclient, no "
+                    "request_compression_algorithm)",
+                    {"accept-encoding": "identity"},
+                )
+        return None
+
+    async def _refusal(
+        self,
+        request: Request,
+        status: int,
+        message: str,
+        *,
+        kind: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> _BadRequest:
+        """A request refused before its body is read: the body is read away as a 413's is
+        (up to MAX_DRAIN_BYTES, nothing kept), so the client gets the answer on a live
+        connection; a larger one, or one awaiting ``100 Continue``, closes it."""
+        declared: int | None = None
+        for key, value in request.scope["headers"]:
+            if key == b"content-length":
+                with contextlib.suppress(ValueError):
+                    declared = int(value)
+                break
+        if _expects_continue(request.scope) or (
+            declared is not None and declared > MAX_DRAIN_BYTES
+        ):
+            close = True
+        else:
+            close = not await self._drain(request, MAX_DRAIN_BYTES)
+        return _BadRequest(status, message, close=close, kind=kind, headers=headers)
+
+    async def _admit(self, request: Request) -> None:
+        """Count the request as held (:attr:`_held`), or refuse it before its body is
+        read: a body the server cannot read (400, 415), or ``max_queue`` requests held
+        already (503 with ``Retry-After``)."""
+        unreadable = self._unreadable_body(request.scope)
+        if unreadable is not None:
+            status, message, headers = unreadable
+            raise await self._refusal(request, status, message, headers=headers)
+        # The count is exact: it is read and raised on the event loop's one thread with no
+        # await between the check and the count, so no other request runs in between; the
+        # caller lowers it once, when the request is answered.
+        if self._held >= self.config.max_queue:
+            raise await self._refusal(
+                request, 503, self._saturated(), kind="saturated", headers={"retry-after": "1"}
+            )
+        self._held += 1
+
+    def _saturated(self) -> str:
+        said = (
+            f"the server is saturated: it holds {self._held} inference requests already "
+            f"(--max-queue {self.config.max_queue})"
+        )
+        since = self._executor.running_since
+        if since is not None:
+            said += f", and the model call running now began {time.monotonic() - since:.1f} s ago"
+        return said + "; send the request again after Retry-After, or add replicas"
+
+    async def _infer(  # noqa: PLR0913, PLR0915, PLR0917 - the one path both endpoints share, told each step
         self,
         request: Request,
         endpoint: str,
@@ -1137,8 +1283,11 @@ class ModelServer:
         metrics = self.metrics
         metrics.in_flight.inc()
         request_id = self._request_id(request.scope)
+        admitted = False
         try:
             try:
+                await self._admit(request)  # counted in _held from here
+                admitted = True
                 body = await self._body(request)
                 payload = self._decoded(body)
                 given_id = identify(payload)
@@ -1151,10 +1300,19 @@ class ModelServer:
                 if self.state is not ServerState.READY:
                     raise self._not_ready()
                 x, methods, _ = parse(payload, request, body)
+                # What waits for the model is its rows, not the parsed JSON (lists of
+                # Python floats, about ten times the body) nor the body itself.
+                del payload, body
             except _BadRequest as bad:
-                kind = "not_ready" if bad.status == 503 else "client"
                 return self._failed(
-                    endpoint, began, request_id, bad.status, kind, bad.message, close=bad.close
+                    endpoint,
+                    began,
+                    request_id,
+                    bad.status,
+                    bad.kind,
+                    bad.message,
+                    close=bad.close,
+                    headers=bad.headers,
                 )
             except Exception as exc:
                 # A fault of the server's own reading of the request: answered, and counted
@@ -1180,6 +1338,8 @@ class ModelServer:
                 return self._failed(
                     endpoint, began, request_id, 503, "not_ready", _SHUTTING_DOWN, close=True
                 )
+            except _TimedOut:
+                return self._failed(endpoint, began, request_id, 504, "timeout", self._timed_out())
             except GeneratorExit:
                 raise
             except BaseException as exc:  # a model's SystemExit too: answered and counted
@@ -1197,7 +1357,33 @@ class ModelServer:
                 self._log_prediction(request_id, received, outputs, seconds)
             return response
         finally:
+            if admitted:
+                self._held -= 1
             metrics.in_flight.dec()
+
+    def _timed_out(self) -> str:
+        limit = self.config.predict_timeout
+        return (
+            f"the model did not answer within --predict-timeout {limit:g} s; a model call "
+            "cannot be stopped: one that began runs on, and later requests wait behind it "
+            "(/ready answers 503 while it runs past the deadline); send the request again "
+            "later, or to another replica"
+        )
+
+    def _stalled(self) -> str | None:
+        """Why the server is not ready though its model is: a model call has run longer
+        than ``predict_timeout`` (None otherwise)."""
+        limit = self.config.predict_timeout
+        since = self._executor.running_since
+        if limit is None or since is None or self.state is not ServerState.READY:
+            return None
+        ran = time.monotonic() - since
+        if ran <= limit:
+            return None
+        return (
+            f"a model call has run {ran:.1f} s, longer than --predict-timeout {limit:g} s; "
+            "it cannot be stopped and requests wait behind it: not ready until it ends"
+        )
 
     def _failed(  # noqa: PLR0913, PLR0917 - what one failed request's answer and count are made of
         self,
@@ -1209,27 +1395,31 @@ class ModelServer:
         error: str,
         *,
         close: bool = False,
+        headers: dict[str, str] | None = None,
     ) -> Response:
         """A failed inference request: counted (``kind``), timed, answered in JSON."""
         self.metrics.error(endpoint, kind)
         self.metrics.observe(endpoint, status, time.perf_counter() - began)
-        headers = {"x-request-id": request_id}
+        sent = {**(headers or {}), "x-request-id": request_id}
         if close:
-            headers["connection"] = "close"
-        return _response(status, {"error": error, "request_id": request_id}, headers)
+            sent["connection"] = "close"
+        return _response(status, {"error": error, "request_id": request_id}, sent)
 
     async def _outputs(
         self, x: NDArray[Any], received: NDArray[Any], methods: list[str]
     ) -> list[tuple[str, Any]]:
         """Each method's answer (as :func:`_served` gives it); the first method is given
-        ``x``, later ones a copy of the rows as received."""
+        ``x``, later ones a copy of the rows as received. All of them are due within
+        ``predict_timeout`` of the first call (:class:`_TimedOut`)."""
         if self._proba_unserved is not None and "predict_proba" in methods:
             raise _BadAnswer(self._proba_unserved)
+        limit = self.config.predict_timeout
+        deadline = None if limit is None else time.monotonic() + limit
         outputs = []
         for i, method in enumerate(methods):
             fn = self._predict if method == "predict" else self._proba
             assert fn is not None
-            out = await self._call(fn, x if i == 0 else received.copy())
+            out = await self._call(fn, x if i == 0 else received.copy(), deadline)
             outputs.append((method, _served(method, out, len(x), self._readings)))
         return outputs
 
@@ -1419,16 +1609,22 @@ class ModelServer:
         return self._answer(request, 200, {"live": True})
 
     async def readiness(self, request: Request) -> Response:
-        """``GET /ready`` and ``/v2/health/ready``: 200 once warmed up, else 503."""
+        """``GET /ready`` and ``/v2/health/ready``: 200 once warmed up, else 503 (and 503
+        while a model call runs past ``predict_timeout``)."""
+        stalled = self._stalled()
+        ready = self.ready and stalled is None
         body: dict[str, Any] = {
-            "ready": self.ready,
+            "ready": ready,
             "state": self.state.value,
             "model": self.name,
             "version": self.version,
         }
-        if self.error is not None:
+        if stalled is not None:
+            body["stalled"] = True
+            body["error"] = stalled
+        elif self.error is not None:
             body["error"] = self.error
-        return self._answer(request, 200 if self.ready else 503, body)
+        return self._answer(request, 200 if ready else 503, body)
 
     async def v2_model_ready(self, request: Request) -> Response:
         """``GET /v2/models/{name}[/versions/{version}]/ready``."""
@@ -1436,9 +1632,13 @@ class ModelServer:
             self._check_v2_target(request.path_params)
         except _BadRequest as bad:
             return self._answer(request, bad.status, {"error": bad.message})
-        return self._answer(
-            request, 200 if self.ready else 503, {"name": self.name, "ready": self.ready}
-        )
+        stalled = self._stalled()
+        ready = self.ready and stalled is None
+        body: dict[str, Any] = {"name": self.name, "ready": ready}
+        if stalled is not None:
+            body["stalled"] = True
+            body["error"] = stalled
+        return self._answer(request, 200 if ready else 503, body)
 
     async def v2_model_metadata(self, request: Request) -> Response:
         """``GET /v2/models/{name}[/versions/{version}]``: inputs, outputs, versions.
@@ -2027,6 +2227,43 @@ def _expects_continue(scope: Any) -> bool:
         key == b"expect" and value.strip().lower() == b"100-continue"
         for key, value in scope["headers"]
     )
+
+
+_NON_JSON_NUMBERS = ("NaN", "-Infinity", "Infinity", "-NaN", "+Infinity", "+NaN", "nan", "inf")
+
+
+def _non_json_number(body: bytes, at: int) -> str | None:
+    """The ``NaN`` or ``Infinity`` literal where JSON parsing stopped at ``at`` (a
+    character's index in ``body``), or None (read on the error path only).
+
+    Examples
+    --------
+    >>> _non_json_number(b'{"instances": [[NaN, 1]]}', 16), _non_json_number(b"[1, x]", 4)
+    ('NaN', None)
+    >>> _non_json_number(b'[[-Infinity]]', 3)
+    '-Infinity'
+    """
+    text = body.decode("utf-8", "replace")
+    for start in (at - 1, at):  # parsing may stop just after a sign
+        for literal in _NON_JSON_NUMBERS:
+            signed = literal[0] in "+-"
+            if start >= 0 and (signed or start == at) and text.startswith(literal, start):
+                return literal
+    return None
+
+
+def _soon(loop: asyncio.AbstractEventLoop, callback: Callable[[], None], _: Any) -> None:
+    """Run ``callback`` on ``loop`` (from a model call's future, done on the worker
+    thread); nothing once the loop is closed (a call that ended after shutdown)."""
+    with contextlib.suppress(RuntimeError):
+        loop.call_soon_threadsafe(callback)
+
+
+def _retrieved(answer: asyncio.Future[Any]) -> None:
+    """Mark the outcome of a call no request waits for any more (a 504's, a shutdown's) as
+    seen: its exception, if any, was the model's, and is no event loop error."""
+    if not answer.cancelled():
+        answer.exception()
 
 
 def _timed(fn: Callable[[Any], Any], x: Any) -> tuple[Any, float]:

@@ -40,6 +40,7 @@ from modelship._shown import hide_credentials
 from modelship.deploy.serve._config import (
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_PENDING_BYTES,
+    DEFAULT_MAX_QUEUE,
     ServeConfig,
 )
 from modelship.deploy.serve._log import MIN_FINGERPRINT_KEY_BYTES, fingerprint_key_bytes
@@ -174,6 +175,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=30.0,
         help="on SIGTERM, how long in-flight requests may take (default 30)",
+    )
+    parser.add_argument(
+        "--max-queue",
+        type=int,
+        default=DEFAULT_MAX_QUEUE,
+        metavar="N",
+        help="inference requests held at once (read, waiting or predicted); past it a 503 "
+        f"with Retry-After, before the body is read (default {DEFAULT_MAX_QUEUE})",
+    )
+    parser.add_argument(
+        "--predict-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="a request not answered by the model within this gets a 504, and /ready is "
+        "503 while a model call runs longer (the call itself cannot be stopped; default: "
+        "no deadline)",
     )
     parser.add_argument(
         "--log-level",
@@ -329,6 +347,17 @@ def config_from_args(args: argparse.Namespace) -> ServeConfig:
                 f"{args.log_inputs!r}: the rows' features are logged, not fingerprints; add "
                 "--log-inputs fingerprint, or leave --log-fingerprint-key-env out"
             )
+    if args.max_queue < 1:
+        raise ConfigError(
+            f"--max-queue must be a whole number >= 1, got {args.max_queue}: the inference "
+            "requests the server holds at once"
+        )
+    timeout = args.predict_timeout
+    if timeout is not None and not 0 < timeout < float("inf"):
+        raise ConfigError(
+            f"--predict-timeout must be a number of seconds > 0, got {timeout:g}; leave it "
+            "out for no deadline"
+        )
     default_outputs = None
     if args.v2_default_outputs is not None:
         default_outputs = [name.strip() for name in args.v2_default_outputs.split(",")]
@@ -353,6 +382,8 @@ def config_from_args(args: argparse.Namespace) -> ServeConfig:
         log_flush_seconds=args.log_flush_seconds,
         log_max_pending_bytes=args.log_max_pending_bytes,
         graceful_seconds=args.graceful_seconds,
+        max_queue=args.max_queue,
+        predict_timeout=args.predict_timeout,
         v2_default_outputs=default_outputs,
         slot=args.slot,
     )

@@ -25,6 +25,7 @@ before the LocalDeployer's SIGKILL, which both count it."""
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
     "DEFAULT_MAX_PENDING_BYTES",
+    "DEFAULT_MAX_QUEUE",
     "OFFLOAD_SECONDS",
     "V2_OUTPUTS",
     "ServeConfig",
@@ -33,6 +34,14 @@ __all__ = [
 DEFAULT_MAX_BODY_BYTES = 4 * 2**20
 """4 MiB: about 10,000 rows of 20 features as JSON, far above one online request, small
 enough that a flood of oversized bodies cannot exhaust a replica's memory."""
+
+
+DEFAULT_MAX_QUEUE = 32
+"""Inference requests one server holds at once (being read, waiting for the model, or
+being predicted): one process predicts one request at a time, so 32 is a queue of 3.2 s
+behind a 100 ms model, and at most 32 bodies of ``max_body_bytes`` (128 MiB at the
+default, the LocalDeployer router's own bound) are held while the model is slow or hung.
+Past it a request gets a 503 with ``Retry-After`` at once, before its body is kept."""
 
 
 OFFLOAD_SECONDS = 0.01
@@ -52,6 +61,14 @@ def _positive_float(instance: Any, attribute: attrs.Attribute[Any], value: Any) 
     if not finite_positive(value):
         raise ConfigError(
             f"{attribute.name} must be a finite number > 0 (an int or a float), got {brief(value)}"
+        )
+
+
+def _optional_seconds(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and not finite_positive(value):
+        raise ConfigError(
+            f"{attribute.name} must be a finite number of seconds > 0, or None for no "
+            f"deadline, got {brief(value)}"
         )
 
 
@@ -175,6 +192,18 @@ class ServeConfig:
     log_max_pending_bytes : int
         At most this many bytes of logged inputs and outputs wait to be written (64 MiB
         by default); past it, and past 100,000 rows, rows are dropped and counted.
+    max_queue : int
+        At most this many inference requests are held at once (being read, waiting for
+        the model, or being predicted); past it a request gets a ``503`` with
+        ``Retry-After: 1`` saying the server is saturated, before its body is read
+        (counted as ``kind="saturated"``). Default 32.
+    predict_timeout : float or None
+        Seconds a request may wait for the model's answer (queued behind other calls
+        and computed) before it gets a ``504``; while one model call has run longer
+        than this, ``/ready`` answers ``503`` saying so. The call itself cannot be
+        stopped: it runs on until it returns. Applies to calls on the worker thread; a
+        call inline on the event loop holds the loop, so nothing answers until it
+        ends. ``None`` (default): no deadline.
     graceful_seconds : float
         On SIGTERM, how long in-flight requests may take to finish before they are
         cancelled (Kubernetes' default grace period is 30 s).
@@ -226,6 +255,8 @@ class ServeConfig:
         default=DEFAULT_MAX_PENDING_BYTES, validator=_positive_int
     )
     graceful_seconds: float = attrs.field(default=30.0, validator=_positive_float)
+    max_queue: int = attrs.field(default=DEFAULT_MAX_QUEUE, validator=_positive_int)
+    predict_timeout: float | None = attrs.field(default=None, validator=_optional_seconds)
     v2_default_outputs: tuple[str, ...] | None = attrs.field(
         default=None, converter=_v2_default_outputs
     )

@@ -18,13 +18,14 @@ from modelship.errors import MissingDependency
 
 __all__ = ["ERROR_KINDS", "INFERENCE_CODES", "LATENCY_BUCKETS", "ServerMetrics"]
 
-INFERENCE_CODES = (200, 400, 404, 413, 500, 503)
+INFERENCE_CODES = (200, 400, 404, 413, 415, 500, 503, 504)
 """The HTTP status codes an inference endpoint answers: 200, a client's error (400 a bad
-request, 404 an unknown model or version, 413 a body over the limit), 500 (the model or
-the server failed) and 503 (not ready, or shutting down). Each one's series exists at zero
-from the start."""
+request, 404 an unknown model or version, 413 a body over the limit, 415 a compressed
+body), 500 (the model or the server failed), 503 (not ready, saturated, or shutting down)
+and 504 (no answer within ``--predict-timeout``). Each one's series exists at zero from
+the start."""
 
-ERROR_KINDS = ("client", "model", "not_ready", "server")
+ERROR_KINDS = ("client", "model", "not_ready", "saturated", "server", "timeout")
 """The kinds of failed inference requests ``modelship_request_errors_total`` counts."""
 
 LATENCY_BUCKETS = (
@@ -98,8 +99,9 @@ class ServerMetrics:
         self._errors = Counter(
             "modelship_request_errors",
             "Inference requests that failed: kind is client (4xx), model (the model "
-            "raised), not_ready (503 before the warm-up answered or at shutdown) or server "
-            "(the server failed reading the request).",
+            "raised), not_ready (503 before the warm-up answered or at shutdown), saturated "
+            "(503: --max-queue requests were held already), server (the server failed "
+            "reading the request) or timeout (504: no answer within --predict-timeout).",
             (*ids, "endpoint", "kind"),
             registry=self.registry,
         )

@@ -5,19 +5,30 @@ first, so no new connection is accepted; requests in flight are finished (for at
 ``ServeConfig.graceful_seconds``); idle keep-alive connections are closed; then the app's
 lifespan ends, which flushes the prediction log. That is what Kubernetes needs for a
 rollout without failed requests.
+
+A watchdog thread started at the signal ends the process (``os._exit``) once
+``graceful_seconds`` + :data:`~modelship.deploy.serve._config.FINAL_FLUSH_SECONDS` have
+passed, whatever holds the event loop (a model called inline that hangs): the process
+exits within the bound the docs promise, with the status a graceful stop has.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import signal
 import socket
+import sys
+import threading
+import time
+from collections.abc import Callable
 from types import FrameType
 from typing import Any, TextIO
 
 from modelship.deploy.serve._app import ModelServer, _already_open
-from modelship.deploy.serve._config import ServeConfig
+from modelship.deploy.serve._config import FINAL_FLUSH_SECONDS, ServeConfig
 from modelship.errors import ConfigError, MissingDependency
 
 __all__ = ["run"]
@@ -81,6 +92,75 @@ def _log_to_stderr(level: str) -> None:
         log.addHandler(handler)
         log.propagate = False
     log.setLevel(level.upper())
+
+
+WATCHDOG_FLUSH_SECONDS = 1.0
+"""Of the bound the watchdog keeps (``graceful_seconds`` + ``FINAL_FLUSH_SECONDS``), the
+last second is its own flush of the prediction log, when the lifespan's did not begin."""
+
+
+def _watchdog(
+    server: ModelServer, stopped: threading.Event, status: Callable[[], int], grace: float
+) -> None:
+    """On its own thread from the first SIGTERM or SIGINT: if the process has not stopped
+    (``stopped``) within ``grace`` + ``FINAL_FLUSH_SECONDS`` seconds, flush what can be
+    flushed and end it with ``status()``. The event loop may be held (a model called
+    inline that hangs), so nothing here waits for it."""
+    began = time.monotonic()
+    first = max(grace, grace + FINAL_FLUSH_SECONDS - WATCHDOG_FLUSH_SECONDS)
+    if stopped.wait(first):
+        return
+    logger = logging.getLogger("modelship.serve")
+    logger.error(
+        "the server did not stop within --graceful-seconds %g + %g s of the signal "
+        "(something holds its event loop: a model call made inline that does not "
+        "return); exiting now",
+        grace,
+        FINAL_FLUSH_SECONDS,
+    )
+    # close() is a no-op when the lifespan's close began (that flush is bounded already:
+    # it is given the rest of the bound to end the process itself).
+    flushing = server._closed  # the lifespan began closing (read only)
+    left = grace + FINAL_FLUSH_SECONDS - (time.monotonic() - began)
+    try:
+        server.close(max(0.0, min(WATCHDOG_FLUSH_SECONDS, left)))
+    except Exception:  # the exit must happen whatever the flush does
+        logger.exception("the final flush of the prediction log failed")
+    if flushing and stopped.wait(
+        max(0.0, grace + FINAL_FLUSH_SECONDS - (time.monotonic() - began))
+    ):
+        return  # the lifespan's own flush finished in time: the process exits itself
+    for stream in [*logger.handlers, sys.stdout, sys.stderr]:
+        with contextlib.suppress(Exception):  # one that cannot flush must not stop the exit
+            stream.flush()
+    os._exit(status())
+
+
+def _watched(
+    uvicorn: Any, uv_config: Any, server: ModelServer, status: Callable[[], int]
+) -> tuple[Any, threading.Event]:
+    """A ``uvicorn.Server`` whose first SIGTERM or SIGINT also starts :func:`_watchdog`,
+    and the event that tells the watchdog the process is stopping by itself."""
+    stopped = threading.Event()
+    grace = server.config.graceful_seconds
+    watching: list[threading.Thread] = []
+
+    class _Server(uvicorn.Server):  # type: ignore[misc]
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            # In the main thread, as a signal handler: start the watchdog at the first
+            # signal (starting a thread does not wait for the event loop).
+            if not watching:
+                watchdog = threading.Thread(
+                    target=_watchdog,
+                    args=(server, stopped, status, grace),
+                    name="modelship-exit-watchdog",
+                    daemon=True,
+                )
+                watching.append(watchdog)
+                watchdog.start()
+            super().handle_exit(sig, frame)
+
+    return _Server(uv_config), stopped
 
 
 def _exit_quietly(signum: int, frame: FrameType | None) -> None:
@@ -191,7 +271,8 @@ def run(  # noqa: PLR0913 - public entry point of the serve command: one keyword
         # seconds as a float: 0.2 s stays 0.2 s, 2.5 s is not cut to 2.
         timeout_graceful_shutdown=config.graceful_seconds,  # type: ignore[arg-type]
     )
-    uv_server = uvicorn.Server(uv_config)
+    # stopped is set once run() is returning: the watchdog then has no work.
+    uv_server, stopped = _watched(uvicorn, uv_config, server, lambda: 2 if failures else 0)
     if announce is not None:
         url_host = f"[{bound_host}]" if ":" in bound_host else bound_host
         line = {
@@ -215,4 +296,5 @@ def run(  # noqa: PLR0913 - public entry point of the serve command: one keyword
         signal.signal(signal.SIGTERM, previous)
         server.close()
         sock.close()
+        stopped.set()
     return 2 if failures else 0
