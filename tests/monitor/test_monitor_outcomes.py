@@ -538,7 +538,8 @@ def test_the_join_equals_a_dict_join_whatever_the_order_of_predictions_and_outco
     operations: list[tuple[str, list[Any]]],
 ) -> None:
     src = OutcomeSource(now=100.0)
-    predicted: dict[str, tuple[float, int]] = {}  # first prediction of a key wins
+    predicted: dict[str, tuple[float, int]] = {}  # first prediction of a key
+    reused: set[str] = set()  # keys logged for two different predictions: joined to nothing
     labels: dict[str, int] = {}  # last outcome of a key wins
     for step, (kind, items) in enumerate(operations):
         if kind == "predict":
@@ -550,13 +551,20 @@ def test_the_join_equals_a_dict_join_whatever_the_order_of_predictions_and_outco
             ]  # fmt: skip
             src.add_predictions(rows)
             for row in rows:
-                predicted.setdefault(row["request_id"], (row["timestamp"], row["output"]))
+                mine = (row["timestamp"], row["output"])
+                if predicted.setdefault(row["request_id"], mine) != mine:
+                    reused.add(row["request_id"])
         else:
             src.record_outcomes([f"k{k}" for k, _ in items], [y for _, y in items])
             labels.update({f"k{k}": y for k, y in items})
-    joined = [(labels[key], pred) for key, (_, pred) in predicted.items() if key in labels]
+    joined = [
+        (labels[key], pred)
+        for key, (_, pred) in predicted.items()
+        if key in labels and key not in reused
+    ]
     window = src.evaluate("accuracy", version="2", start=-1.0, end=100.0)
     assert window.n == len(joined)
     assert src.unmatched == len(set(labels) - set(predicted))
+    assert src.unattributed == len(set(labels) & reused)
     if joined:
         assert window.value == stats.accuracy([y for y, _ in joined], [p for _, p in joined])

@@ -26,8 +26,17 @@ What the source promises (each rule is tested):
   with its own recorded time; :class:`RecordSummary` counts replacements. The value it
   replaced is kept with its time, so ``as_of`` before the correction still sees the
   value known then: memory grows by one entry per correction, and only then (the same
-  value recorded again keeps its first time and adds nothing). A second
-  prediction with a known key is ignored and counted, so loading a log twice is harmless.
+  value recorded again keeps its first time and adds nothing). A prediction seen
+  before (its key, version and method, time stamp and output all alike) is ignored and
+  counted, so loading a log twice is harmless.
+* **Reused request ids.** A prediction whose key, version and method were seen before
+  with another time stamp or output is a client reusing its request id (a constant v2
+  ``id`` or ``X-Request-ID``): both are kept, counted in
+  :attr:`OutcomeSource.reused_request_ids`, and the id joins no outcome (an outcome for
+  it cannot say which prediction it is of): such outcomes are counted in
+  :attr:`OutcomeSource.unattributed`, the window's predictions of such ids in
+  :attr:`WindowMetric.reused` and a fetch's warnings, and the source warns once
+  (:class:`~modelship.errors.ModelshipWarning`) naming the first ids.
 * **Missing values.** A prediction logged as ``null`` (NaN) is left out of every window
   and counted in ``dropped``; a NaN or infinite outcome is refused.
 * **predict and predict_proba in one log.** One server answers both, so its log holds
@@ -118,6 +127,7 @@ import os
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import count, repeat
 from pathlib import Path
@@ -149,7 +159,13 @@ from modelship._rollback._sources import (
 )
 from modelship._shown import brief
 from modelship.checks import stats
-from modelship.errors import CheckInputError, ConfigError, EmptyData, ModelshipError
+from modelship.errors import (
+    CheckInputError,
+    ConfigError,
+    EmptyData,
+    ModelshipError,
+    ModelshipWarning,
+)
 from modelship.monitor._timeindex import Column, TimeIndex
 
 if sys.platform != "win32":
@@ -207,6 +223,11 @@ _FIELDS = frozenset({"request_id", "timestamp", "version", "output"})
 # The methods whose answers a logged row's "outputs" may hold: predict's (scalars), then
 # predict_proba's ([p0, p1] pairs).
 _METHODS = ("predict", "predict_proba")
+# A prediction's link to its outcome: the outcome's position, or one of these.
+_NO_OUTCOME = -1  # none recorded (yet)
+_REUSED = -2  # its request id was reused for another prediction: no outcome is attributed
+# Reused request ids named by the warning (the first ones seen).
+_NAMED_IDS = 5
 
 
 class OutcomeLogError(ModelshipError):
@@ -228,7 +249,7 @@ class RecordSummary:
     Attributes
     ----------
     recorded : int
-        Outcomes given (``matched + unmatched + replaced``).
+        Outcomes given (``matched + unmatched + replaced + unattributed``).
     matched : int
         New outcomes joined with a known prediction now.
     unmatched : int
@@ -236,6 +257,10 @@ class RecordSummary:
     replaced : int
         Outcomes given for a key recorded before (a correction, or the same value
         again, which changes nothing) or repeated within the call (the last one wins).
+    unattributed : int
+        New outcomes for a request id logged for several different predictions (a
+        reused ``X-Request-ID``): not joined, since they cannot say which prediction they
+        are of.
 
     Examples
     --------
@@ -248,6 +273,7 @@ class RecordSummary:
     matched: int
     unmatched: int
     replaced: int
+    unattributed: int = 0
 
 
 @attrs.frozen
@@ -277,6 +303,9 @@ class WindowMetric:
     start, end, as_of : float
     dropped : int
         Predictions with an outcome left out because the logged prediction was missing.
+    reused : int
+        Predictions in the window left out because their request id was reused (logged
+        for several different predictions, so no outcome can be attributed to them).
     reason : str
         Why ``value`` is NaN; empty otherwise.
 
@@ -303,6 +332,7 @@ class WindowMetric:
     dropped: int = attrs.field(default=0, kw_only=True)
     reason: str = attrs.field(default="", kw_only=True)
     support: int | None = attrs.field(default=None, kw_only=True)
+    reused: int = attrs.field(default=0, kw_only=True)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-compatible form (NaN as ``"NaN"``)."""
@@ -351,7 +381,12 @@ def _unwritable(path: Path, exc: OSError) -> OutcomeLogError:
     )
 
 
-_WINDOW_OPTIONAL: dict[str, Spec] = {"dropped": COUNT, "reason": str, "support": (None, COUNT)}
+_WINDOW_OPTIONAL: dict[str, Spec] = {
+    "dropped": COUNT,
+    "reason": str,
+    "support": (None, COUNT),
+    "reused": COUNT,
+}
 
 
 def _key(request_id: Any, row: int) -> Key:
@@ -576,6 +611,29 @@ def _not_its_method(key: Key, method: str, output: Any) -> str:
     )
 
 
+def _same(a: FloatArray, b: FloatArray) -> npt.NDArray[np.bool_]:
+    """Where two arrays of outputs are alike: equal, or both missing (NaN)."""
+    alike: npt.NDArray[np.bool_] = (a == b) | (np.isnan(a) & np.isnan(b))
+    return alike
+
+
+def _canonical(value: float) -> float | None:
+    """An output as a set member: NaN (a missing prediction) as None, which equals itself."""
+    number = float(value)
+    return None if math.isnan(number) else number
+
+
+def _reused_warning(window: WindowMetric) -> tuple[str, ...]:
+    """A fetch's warning of the window's predictions left out for a reused request id."""
+    if not window.reused:
+        return ()
+    return (
+        f"{window.reused} predictions of version {window.version} in the window have a "
+        "request id logged for several different predictions (a reused v2 id or "
+        "X-Request-ID) and are left out: no outcome can be attributed to them",
+    )
+
+
 class OutcomeSource:
     """Predictions joined with late outcomes: model quality per window and version.
 
@@ -656,12 +714,20 @@ class OutcomeSource:
         # predictions, by global position
         self._pred_index: dict[Key, int] = {}  # each key's first prediction
         self._pred_value = Column(np.float64)
-        self._pred_outcome = Column(np.int64)  # position in the outcome columns, or -1
+        self._pred_stamp = Column(np.float64)
+        # position in the outcome columns, or _NO_OUTCOME, or _REUSED
+        self._pred_outcome = Column(np.int64)
         # Who answered each prediction, as a code of (version, predict_proba or not):
         # one request id answered by two versions (or methods) is two predictions.
         self._pred_tag = Column(np.int64)
         self._tags: dict[tuple[str, bool], int] = {}
         self._pred_more: dict[Key, list[int]] = {}  # a key's other predictions (rare)
+        # Reused request ids: the keys, and the (time stamp, output) of every prediction
+        # of each (key, tag) reused, so that a log read again is still told apart.
+        self._ambiguous: set[Key] = set()
+        self._reused: dict[tuple[Key, int], set[tuple[float, float | None]]] = {}
+        self._unattributed = 0
+        self._warned = False
         self._versions: dict[str, TimeIndex] = {}  # scalar outputs (predict)
         self._proba_versions: dict[str, TimeIndex] = {}  # p1 of predict_proba pairs
         # outcomes, by position
@@ -672,6 +738,7 @@ class OutcomeSource:
         self._earlier: dict[int, list[tuple[float, float]]] = {}
         self._matched_outcomes = 0
         self.duplicate_predictions = 0
+        self.reused_request_ids = 0
         self.recovered: tuple[str, ...] = ()
         self.path = None if path is None else Path(path)
         self._appended_size = -1  # the file's size after this source's last append
@@ -717,8 +784,11 @@ class OutcomeSource:
             check_stat(stat)
         start, end = float(start), float(end)
         window = self.evaluate(metric, version=self.slots.get(slot, slot), start=start, end=end)
+        said = _reused_warning(window)
         if window.n == 0 or math.isnan(window.value):
-            return NoData(metric, slot, start=start, end=end, stat=stat, reason=window.reason)
+            return NoData(
+                metric, slot, start=start, end=end, stat=stat, reason=window.reason, warnings=said
+            )
         # The sample size is what the value rests on: recall of 2 positives among 1,000
         # pairs is a proportion of 2, and min_samples must see 2.
         size = window.n if window.support is None else window.support
@@ -740,6 +810,7 @@ class OutcomeSource:
                     end=end,
                     stat=stat,
                     reason=f"the {stat} bound of {metric} is undefined (n={window.n}): {needs}",
+                    warnings=said,
                 )
         else:
             value = window.value
@@ -753,6 +824,7 @@ class OutcomeSource:
             stat=stat or "value",
             count=size,
             dropped=window.dropped,
+            warnings=said,
         )
 
     # --- recording ---------------------------------------------------------------------
@@ -762,10 +834,20 @@ class OutcomeSource:
         returns them: ``request_id``, ``row``, ``timestamp``, ``version``, ``output``).
 
         Returns how many were new; a prediction seen before (the same request id and
-        row, answered by the same version and method) is ignored and counted in
-        :attr:`duplicate_predictions`. One request id answered by two versions (a
-        client's ``X-Request-ID`` retried on the other slot) or by predict and
-        predict_proba is two predictions, each joined with the request's outcome.
+        row, answered by the same version and method, with the same time stamp and
+        output: a log read again) is ignored and counted in :attr:`duplicate_predictions`.
+        One request id answered by two versions (a client's ``X-Request-ID`` retried on
+        the other slot) or by predict and predict_proba is two predictions, each joined
+        with the request's outcome.
+
+        A request id, row, version and method seen before with another time stamp or
+        output is a reused request id (a client sending one v2 ``id`` or
+        ``X-Request-ID`` with every request): the prediction is new and kept, counted in
+        :attr:`reused_request_ids`, and the id joins no outcome from then on, since an
+        outcome for it cannot say which of its predictions it is of (such outcomes are
+        counted in :attr:`unattributed`; a window's predictions of such ids in
+        :attr:`WindowMetric.reused`). The first time, a
+        :class:`~modelship.errors.ModelshipWarning` names the first ids.
 
         Raises
         ------
@@ -806,7 +888,7 @@ class OutcomeSource:
         tags = self._tags
         code = {v: tags.setdefault((v, proba), len(tags)) for v in dict.fromkeys(versions)}
         codes = np.fromiter(map(code.__getitem__, versions), dtype=np.int64, count=len(versions))
-        take, first = self._new_predictions(keys, codes)
+        take, first, reused = self._new_predictions(keys, codes, stamps, values)
         self.duplicate_predictions += len(keys) - take.size
         if take.size == 0:
             return 0
@@ -814,10 +896,14 @@ class OutcomeSource:
             keys = [keys[i] for i in take.tolist()]
             versions = [versions[i] for i in take.tolist()]
             stamps, values, codes = stamps[take], values[take], codes[take]
+        if reused.any():  # before this batch's first predictions are indexed
+            self._reuse([keys[i] for i in np.flatnonzero(reused).tolist()])
         base = self._pred_value.size
         positions = np.arange(base, base + take.size, dtype=np.int64)
-        for key, position, is_first in zip(keys, positions.tolist(), first.tolist(), strict=True):
-            if not is_first:  # another version's (or method's) answer to a known request
+        for key, position, is_first, again in zip(
+            keys, positions.tolist(), first.tolist(), reused.tolist(), strict=True
+        ):
+            if not (is_first or again):  # another version's (or method's) answer
                 self._pred_more.setdefault(key, []).append(position)
         self._pred_index.update(
             (key, position)
@@ -827,11 +913,17 @@ class OutcomeSource:
             if is_first
         )
         links = np.fromiter(
-            map(self._outcome_index.get, keys, repeat(-1)), dtype=np.int64, count=len(keys)
+            map(self._outcome_index.get, keys, repeat(_NO_OUTCOME)),
+            dtype=np.int64,
+            count=len(keys),
         )
+        if self._ambiguous:  # a reused request id joins no outcome
+            ambiguous = self._ambiguous
+            links[np.fromiter(map(ambiguous.__contains__, keys), np.bool_, len(keys))] = _REUSED
         # An outcome is matched once, by the first prediction of its key.
         self._matched_outcomes += int(np.count_nonzero((links >= 0) & first))
         self._pred_value.extend(values)
+        self._pred_stamp.extend(stamps)
         self._pred_outcome.extend(links)
         self._pred_tag.extend(codes)
         version_array = np.array(versions, dtype=object)
@@ -840,45 +932,131 @@ class OutcomeSource:
             by_version.setdefault(version, TimeIndex()).add(positions[mine], stamps[mine])
         return take.size
 
+    def _reuse(self, keys: list[Key]) -> None:
+        """Count the predictions of ``keys`` that reuse a request id, and unjoin the ids
+        newly found reused: their predictions known so far and their outcome."""
+        self.reused_request_ids += len(keys)
+        fresh = [key for key in dict.fromkeys(keys) if key not in self._ambiguous]
+        links = self._pred_outcome.view()
+        for key in fresh:
+            self._ambiguous.add(key)
+            known = self._pred_index.get(key)
+            if key in self._outcome_index:
+                self._unattributed += 1
+                if known is not None:  # joined so far by its first prediction
+                    self._matched_outcomes -= 1
+            if known is not None:
+                links[[known, *self._pred_more.get(key, ())]] = _REUSED
+        if fresh and not self._warned:
+            self._warned = True
+            named = ", ".join(repr(k if isinstance(k, str) else k[0]) for k in fresh[:_NAMED_IDS])
+            more = f" and {len(fresh) - _NAMED_IDS} more" if len(fresh) > _NAMED_IDS else ""
+            warnings.warn(
+                f"request ids logged for several different predictions: {named}{more}. An "
+                "outcome for such an id cannot say which prediction it is of, so their "
+                "outcomes are not joined (see OutcomeSource.reused_request_ids and "
+                "unattributed, and each window's reused). A client's v2 \"id\" or "
+                "X-Request-ID must be unique per request; leave it out and the server "
+                "makes one",
+                ModelshipWarning,
+                stacklevel=4,
+            )
+
     def _new_predictions(
-        self, keys: list[Key], codes: npt.NDArray[np.int64]
-    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
-        """The batch's rows not seen before (a prediction is its key and who answered
-        it), in arrival order, and which of them is its key's first prediction."""
+        self,
+        keys: list[Key],
+        codes: npt.NDArray[np.int64],
+        stamps: FloatArray,
+        values: FloatArray,
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+        """The batch's rows not seen before, in arrival order; which of them is its key's
+        first prediction; and which reuses a request id.
+
+        A prediction is its key, who answered it (version and method), its time stamp
+        and its output: one alike in all of them is a duplicate (a log read again). A new
+        one whose key and answerer were seen (before, or earlier in the batch) reuses its
+        request id.
+        """
         n = len(keys)
+        index = self._pred_index
         first_of_key = dict(zip(reversed(keys), range(n - 1, -1, -1), strict=True))
         unique = len(first_of_key) == n
-        if unique:  # the common case: no key twice in the batch
-            rows = np.arange(n, dtype=np.int64)
-        else:
+        known = np.fromiter(map(index.get, keys, repeat(-1)), dtype=np.int64, count=n)
+        seen = known >= 0
+        if unique and not seen.any():  # the common case: a batch of new requests
+            return np.arange(n, dtype=np.int64), np.ones(n, np.bool_), np.zeros(n, np.bool_)
+        duplicate = np.zeros(n, dtype=np.bool_)
+        reused = np.zeros(n, dtype=np.bool_)
+        # Rows whose key and answerer repeat within the batch: told apart in order below.
+        repeated = np.zeros(n, dtype=np.bool_)
+        groups: dict[tuple[Key, int], list[int]] = {}
+        if not unique:
             pairs = list(zip(keys, codes.tolist(), strict=True))
             first_of_pair = dict(zip(reversed(pairs), range(n - 1, -1, -1), strict=True))
-            rows = np.fromiter(first_of_pair.values(), dtype=np.int64, count=len(first_of_pair))
-            rows.sort()
-        index = self._pred_index
-        asked = keys if rows.size == n else [keys[i] for i in rows.tolist()]
-        known = np.fromiter(map(index.get, asked, repeat(-1)), dtype=np.int64, count=rows.size)
-        seen = known >= 0
-        # A known key answered by the same version and method as its first prediction is
-        # a prediction loaded again (vectorised: reloading a whole log is common).
-        same = np.zeros(rows.size, dtype=np.bool_)
-        same[seen] = self._pred_tag.view()[known[seen]] == codes[rows[seen]]
-        for j in np.flatnonzero(seen & ~same).tolist():
-            key = keys[int(rows[j])]
-            others = self._pred_more.get(key, ())
-            same[j] = bool(others) and bool(
-                np.any(self._pred_tag.view()[np.asarray(others)] == codes[rows[j]])
-            )
-        take = rows[~same]
+            if len(first_of_pair) < n:
+                again = np.ones(n, dtype=np.bool_)
+                again[np.fromiter(first_of_pair.values(), np.int64, len(first_of_pair))] = False
+                twice = {pairs[i] for i in np.flatnonzero(again).tolist()}
+                repeated = np.fromiter(map(twice.__contains__, pairs), np.bool_, n)
+                for i in np.flatnonzero(repeated).tolist():
+                    groups.setdefault(pairs[i], []).append(i)
+        # A known key answered alike by its first prediction: a prediction loaded again
+        # (vectorised: reloading a whole log is common).
+        rows = np.flatnonzero(seen & ~repeated)
+        at = known[rows]
+        alike = (
+            (self._pred_tag.view()[at] == codes[rows])
+            & (self._pred_stamp.view()[at] == stamps[rows])
+            & _same(self._pred_value.view()[at], values[rows])
+        )
+        duplicate[rows[alike]] = True
+        for i in rows[~alike].tolist():
+            groups[(keys[i], int(codes[i]))] = [i]
+        for pair, members in groups.items():  # bounded by the batch's rows
+            self._tell_apart(pair, members, stamps, values, duplicate=duplicate, reused=reused)
+        take = np.flatnonzero(~duplicate)
         if unique:  # no key twice in the batch: the unknown keys are first
-            return take, ~seen[~same]
+            return take, ~seen[take], reused[take]
         # A key's first prediction: unknown before, and its first row in this batch.
         first = np.fromiter(
             (keys[i] not in index and first_of_key[keys[i]] == i for i in take.tolist()),
             dtype=np.bool_,
             count=take.size,
         )
-        return take, first
+        return take, first, reused[take]
+
+    def _tell_apart(  # noqa: PLR0913 - the pair, its rows, and the batch's columns to mark
+        self,
+        pair: tuple[Key, int],
+        members: list[int],
+        stamps: FloatArray,
+        values: FloatArray,
+        *,
+        duplicate: npt.NDArray[np.bool_],
+        reused: npt.NDArray[np.bool_],
+    ) -> None:
+        """Mark each of ``members`` (rows of one key and answerer, in order) a duplicate
+        of a prediction seen before, a reuse of the request id, or neither (new)."""
+        seen = self._reused.get(pair)
+        if seen is None:  # at most one known prediction of the pair: its own
+            key, code = pair
+            known = self._pred_index.get(key)
+            tag, stamp, value = (
+                c.view() for c in (self._pred_tag, self._pred_stamp, self._pred_value)
+            )
+            others = () if known is None else (known, *self._pred_more.get(key, ()))
+            seen = {(float(stamp[p]), _canonical(value[p])) for p in others if tag[p] == code}
+        told = bool(seen)
+        for i in members:
+            mine = (float(stamps[i]), _canonical(values[i]))
+            if mine in seen:
+                duplicate[i] = True
+                continue
+            reused[i] = told
+            told = True
+            seen.add(mine)
+        if reused[members].any():
+            self._reused[pair] = seen
 
     def load_prediction_log(
         self, url: str, *, storage_options: dict[str, Any] | None = None
@@ -1079,6 +1257,13 @@ class OutcomeSource:
         predictions = np.fromiter(
             map(self._pred_index.get, keys, repeat(-1)), dtype=np.int64, count=len(keys)
         )
+        unattributed = 0
+        if self._ambiguous:  # an outcome for a reused request id is not joined
+            ambiguous = self._ambiguous
+            mask = np.fromiter(map(ambiguous.__contains__, keys), np.bool_, len(keys))
+            unattributed = int(np.count_nonzero(mask))
+            predictions[mask] = -1
+            self._unattributed += unattributed
         linked = predictions >= 0
         self._pred_outcome.view()[predictions[linked]] = positions[linked]
         if self._pred_more:  # the key's answers by other versions or methods, joined too
@@ -1086,24 +1271,33 @@ class OutcomeSource:
             if len(self._pred_more) < len(keys):  # loop over the fewer: relinking is harmless
                 for key, others in self._pred_more.items():
                     position = self._outcome_index.get(key)
-                    if position is not None:
+                    if position is not None and key not in self._ambiguous:
                         links[others] = position
             else:
                 for key, position in zip(keys, positions.tolist(), strict=True):
-                    links[self._pred_more.get(key, [])] = position
+                    if key not in self._ambiguous:
+                        links[self._pred_more.get(key, [])] = position
         matched = int(np.count_nonzero(linked))
         self._matched_outcomes += matched
         return RecordSummary(
             recorded=len(ids),
             matched=matched,
-            unmatched=len(keys) - matched,
+            unmatched=len(keys) - matched - unattributed,
             replaced=len(ids) - len(keys),
+            unattributed=unattributed,
         )
 
     @property
     def unmatched(self) -> int:
         """Outcomes whose prediction has not been loaded (yet)."""
-        return self._outcome_value.size - self._matched_outcomes
+        return self._outcome_value.size - self._matched_outcomes - self._unattributed
+
+    @property
+    def unattributed(self) -> int:
+        """Outcomes not joined because their request id was logged for several different
+        predictions (see :attr:`reused_request_ids`): an outcome for it cannot say which
+        prediction it is of."""
+        return self._unattributed
 
     # --- storage -----------------------------------------------------------------------
 
@@ -1308,13 +1502,16 @@ class OutcomeSource:
         level = self.confidence if confidence is None else float(confidence)
         as_of = self.now() if as_of is None else float(as_of)
         probabilities = self._reads_probabilities(metric, version)
-        y, pred, dropped = self._pairs(version, start, end, as_of, probabilities=probabilities)
+        y, pred, dropped, reused = self._pairs(
+            version, start, end, as_of, probabilities=probabilities
+        )
         kind, method = OUTCOME_METRICS[metric]
         common: dict[str, Any] = {
             "start": float(start),
             "end": float(end),
             "as_of": as_of,
             "dropped": dropped,
+            "reused": reused,
         }
         nan = math.nan
 
@@ -1331,6 +1528,11 @@ class OutcomeSource:
                 reason += (
                     f"; {metric} reads the predict answers (one number per row), not the "
                     "predict_proba pairs, which roc_auc, log_loss and brier read"
+                )
+            if reused:
+                reason += (
+                    f"; its {reused} predictions there have a reused request id (logged for "
+                    "several different predictions), to which no outcome is attributed"
                 )
             return undefined(reason)
         if kind == "scores" and np.unique(y).size < 2:
@@ -1370,15 +1572,18 @@ class OutcomeSource:
 
     def _pairs(
         self, version: str, start: float, end: float, as_of: float, *, probabilities: bool
-    ) -> tuple[FloatArray, FloatArray, int]:
+    ) -> tuple[FloatArray, FloatArray, int, int]:
+        """The window's (outcome, prediction) pairs, the predictions with an outcome left
+        out as missing, and those left out for a reused request id."""
         with self._lock:
             by_version = self._proba_versions if probabilities else self._versions
             index = by_version.get(version)
             if index is None:
                 empty = np.empty(0)
-                return empty, empty, 0
+                return empty, empty, 0, 0
             positions = index.window(start, end)
             links = self._pred_outcome.view()[positions]
+            reused = int(np.count_nonzero(links == _REUSED)) if self._ambiguous else 0
             joined = links >= 0
             positions, links = positions[joined], links[joined]
             recorded = self._outcome_at.view()[links] <= as_of
@@ -1396,7 +1601,7 @@ class OutcomeSource:
         dropped = int(pred.size - np.count_nonzero(present))
         if dropped:
             y, pred = y[present], pred[present]
-        return y, pred, dropped
+        return y, pred, dropped, reused
 
     def _known(self, position: int, as_of: float) -> float | None:
         """The value an outcome corrected after ``as_of`` had then (the latest recorded
@@ -1418,7 +1623,7 @@ class OutcomeSource:
     ) -> float:
         """The one-sided confidence bound at level ``q`` of the window's metric."""
         if y is None or pred is None:
-            y, pred, _ = self._pairs(
+            y, pred, _, _ = self._pairs(
                 window.version,
                 window.start,
                 window.end,
