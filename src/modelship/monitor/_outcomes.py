@@ -1145,7 +1145,7 @@ class OutcomeSource:
         >>> from modelship.monitor import OutcomeSource
         >>> src = OutcomeSource(now=5.0)
         >>> src.record_outcomes(["late-1"], [1.0])
-        RecordSummary(recorded=1, matched=0, unmatched=1, replaced=0)
+        RecordSummary(recorded=1, matched=0, unmatched=1, replaced=0, unattributed=0)
         >>> src.unmatched
         1
         """
