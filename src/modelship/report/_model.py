@@ -267,20 +267,3 @@ class Report:
         tally = f" ({', '.join(counts)})" if counts else ""
         verdict = "passed" if self.passed else "failed"
         return f"<Report {brief(self.title)} {verdict}: {len(heads)} {noun}{tally}>"
-
-    def _repr_html_(self) -> str:
-        """The report as :func:`~modelship.report.render_html` renders it: what a notebook
-        shows for a ``Report`` on a cell's last line (``suite.to_report()``).
-
-        Examples
-        --------
-        >>> from modelship.report import Entry, Report, Section
-        >>> report = Report(title="checks", passed=True,
-        ...                 sections=[Section(head=Entry(name="drift", status="pass"))])
-        >>> report._repr_html_().startswith('<div class="modelship-report">')
-        True
-        """
-        # Imported here: the renderers import this module (they render its records).
-        from modelship.report._render import render_html
-
-        return render_html(self)

@@ -604,6 +604,26 @@ def render_html(report: Report) -> str:
     return "\n".join(lines)
 
 
+def _report_html(self: Report) -> str:
+    """The report as :func:`render_html` renders it: what a notebook shows for a
+    ``Report`` on a cell's last line (``suite.to_report()``).
+
+    Examples
+    --------
+    >>> from modelship.report import Entry, Report, Section
+    >>> report = Report(title="checks", passed=True,
+    ...                 sections=[Section(head=Entry(name="drift", status="pass"))])
+    >>> report._repr_html_().startswith('<div class="modelship-report">')
+    True
+    """
+    return render_html(self)
+
+
+# Report's notebook display, set here: the model module cannot import its renderers (they
+# import it), and every import of modelship.report runs this module.
+Report._repr_html_ = _report_html  # type: ignore[attr-defined]
+
+
 # --- plain text --------------------------------------------------------------------------
 
 
