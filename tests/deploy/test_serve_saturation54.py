@@ -205,6 +205,34 @@ def test_requests_past_max_queue_get_a_503_with_retry_after_while_a_call_hangs(
     assert served.json()["predictions"] == [2.0]
 
 
+def test_clients_sending_their_bodies_slowly_take_no_place_in_the_queue(serve: Any) -> None:
+    # A second look found --max-queue counted requests before their bodies arrived: two
+    # sockets sending part of a body shut every other request out (503) indefinitely.
+    import socket
+    from urllib.parse import urlsplit
+
+    server = serve("--max-queue", "2")
+    where = urlsplit(server.url)
+    slow = []
+    for _ in range(3):
+        sock = socket.create_connection((where.hostname, where.port), timeout=10)
+        sock.sendall(
+            b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 100\r\n\r\n" + b'{"inst'
+        )
+        slow.append(sock)
+    try:
+        server.wait_for(
+            lambda: server.metric("modelship_requests_in_flight") == 3.0, "reading 3 bodies"
+        )
+        served = server.post("/predict", json={"instances": [[0.0, 2.0]]}, timeout=10)
+        assert served.status_code == 200, served.text
+        assert served.json()["predictions"] == [2.0]
+    finally:
+        for sock in slow:
+            sock.close()
+
+
 def test_a_request_past_predict_timeout_gets_a_504_and_ready_is_503_while_the_call_runs(
     serve: Any,
 ) -> None:

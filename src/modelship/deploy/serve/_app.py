@@ -1238,19 +1238,24 @@ class ModelServer:
         return _BadRequest(status, message, close=close, kind=kind, headers=headers)
 
     async def _admit(self, request: Request) -> None:
-        """Count the request as held (:attr:`_held`), or refuse it before its body is
-        read: a body the server cannot read (400, 415), or ``max_queue`` requests held
-        already (503 with ``Retry-After``)."""
+        """Refuse, before its body is read, a body the server cannot read (400, 415)."""
         unreadable = self._unreadable_body(request.scope)
         if unreadable is not None:
             status, message, headers = unreadable
             raise await self._refusal(request, status, message, headers=headers)
-        # The count is exact: it is read and raised on the event loop's one thread with no
-        # await between the check and the count, so no other request runs in between; the
-        # caller lowers it once, when the request is answered.
+
+    def _hold(self) -> None:
+        """Count the request as held (:attr:`_held`) once its rows are read, or refuse it
+        when ``max_queue`` requests are held already (503 with ``Retry-After``).
+
+        Counted after the body is read, not before: a client sending its body slowly
+        (or a slow uplink) then holds only its own connection, not a place in the queue
+        every other request needs. The count is exact: it is read and raised on the
+        event loop's one thread with no await between the check and the count, so no
+        other request runs in between; the caller lowers it once, when answered."""
         if self._held >= self.config.max_queue:
-            raise await self._refusal(
-                request, 503, self._saturated(), kind="saturated", headers={"retry-after": "1"}
+            raise _BadRequest(
+                503, self._saturated(), kind="saturated", headers={"retry-after": "1"}
             )
         self._held += 1
 
@@ -1286,8 +1291,7 @@ class ModelServer:
         admitted = False
         try:
             try:
-                await self._admit(request)  # counted in _held from here
-                admitted = True
+                await self._admit(request)
                 body = await self._body(request)
                 payload = self._decoded(body)
                 given_id = identify(payload)
@@ -1303,6 +1307,8 @@ class ModelServer:
                 # What waits for the model is its rows, not the parsed JSON (lists of
                 # Python floats, about ten times the body) nor the body itself.
                 del payload, body
+                self._hold()  # counted in _held from here
+                admitted = True
             except _BadRequest as bad:
                 return self._failed(
                     endpoint,

@@ -182,7 +182,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_MAX_QUEUE,
         metavar="N",
         help="inference requests held at once (read, waiting or predicted); past it a 503 "
-        f"with Retry-After, before the body is read (default {DEFAULT_MAX_QUEUE})",
+        f"with Retry-After (default {DEFAULT_MAX_QUEUE})",
     )
     parser.add_argument(
         "--predict-timeout",

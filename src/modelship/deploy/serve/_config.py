@@ -193,10 +193,10 @@ class ServeConfig:
         At most this many bytes of logged inputs and outputs wait to be written (64 MiB
         by default); past it, and past 100,000 rows, rows are dropped and counted.
     max_queue : int
-        At most this many inference requests are held at once (being read, waiting for
-        the model, or being predicted); past it a request gets a ``503`` with
-        ``Retry-After: 1`` saying the server is saturated, before its body is read
-        (counted as ``kind="saturated"``). Default 32.
+        At most this many inference requests are held at once (read, and waiting for
+        the model or being predicted; counted once the body has arrived, so a slow
+        sender holds no place); past it a request gets a ``503`` with ``Retry-After: 1``
+        saying the server is saturated (counted as ``kind="saturated"``). Default 32.
     predict_timeout : float or None
         Seconds a request may wait for the model's answer (queued behind other calls
         and computed) before it gets a ``504``; while one model call has run longer
