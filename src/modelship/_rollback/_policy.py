@@ -104,21 +104,23 @@ __all__ = [
 
 Verdict = Literal["pass", "fail", "inconclusive", "no_data", "error"]
 """What a condition, or a whole evaluation, concludes (a type alias of the five strings):
-``Decision.verdict`` and ``ConditionResult.verdict`` are one of them; ``VERDICTS`` lists
-them worst first.
+the text form of the values of :class:`modelship.deploy.Verdict`, not that enum, so it
+has no members: ``ms.monitor.Verdict.PASS`` raises AttributeError; write ``"pass"``, or
+``ms.deploy.Verdict(verdict)`` for the enum member. ``Decision.verdict`` and
+``ConditionResult.verdict`` are one of them; ``VERDICTS`` lists them worst first.
 
 Examples
 --------
 >>> from typing import get_args
 >>> import modelship as ms
 >>> from modelship.monitor import VERDICTS, Verdict
->>> sorted(get_args(Verdict)) == sorted(VERDICTS)
+>>> sorted(get_args(Verdict)) == sorted(VERDICTS) == sorted(v.value for v in ms.deploy.Verdict)
 True
 >>> policy = ms.monitor.RollbackPolicy(conditions=["error_rate > 1%"])
 >>> verdict: Verdict = policy.evaluate(
 ...     ms.monitor.InMemorySource(now=10.0), slot="canary", window=10.0).verdict
->>> verdict
-'no_data'
+>>> verdict, ms.deploy.Verdict(verdict)
+('no_data', <Verdict.NO_DATA: 'no_data'>)
 """
 #: The gate outcomes, worst first: the order in which a decision's verdict is chosen.
 VERDICTS: tuple[Verdict, ...] = ("fail", "error", "no_data", "inconclusive", "pass")

@@ -30,19 +30,64 @@ __all__ = [
 
 
 class DeployError(ModelshipError):
-    """Base class of errors raised by deployers, strategies and rollouts."""
+    """Base class of errors raised by deployers, strategies and rollouts.
+
+    Examples
+    --------
+    >>> from modelship.deploy import DeployError
+    >>> from modelship.testing import InMemoryDeployer
+    >>> try:
+    ...     InMemoryDeployer().health("blue")
+    ... except DeployError as exc:
+    ...     print(type(exc).__name__)
+    SlotNotFound
+    """
 
 
 class SlotNotFound(DeployError, LookupError):
-    """A deployer was asked about a slot that holds no version."""
+    """A deployer was asked about a slot that holds no version.
+
+    Also a :class:`LookupError`.
+
+    Examples
+    --------
+    >>> from modelship.testing import InMemoryDeployer
+    >>> InMemoryDeployer().health("blue")
+    Traceback (most recent call last):
+    ...
+    modelship.deploy.SlotNotFound: no slot 'blue'; slots: []
+    """
 
 
 class SlotInUse(DeployError):
-    """A slot that still receives traffic was to be removed; move its traffic first."""
+    """A slot that still receives traffic was to be removed; move its traffic first.
+
+    Examples
+    --------
+    >>> from modelship.deploy import BlueGreen
+    >>> from modelship.testing import InMemoryDeployer
+    >>> dep = InMemoryDeployer()
+    >>> rollout = BlueGreen(dep).deploy("fraud", "1")
+    >>> dep.remove(rollout.slot)
+    Traceback (most recent call last):
+    ...
+    modelship.deploy.SlotInUse: slot 'blue' still receives 100% of traffic; move its traffic ...
+    """
 
 
 class RollbackUnavailable(DeployError):
-    """A rollout cannot be rolled back (no previous version, or it never promoted)."""
+    """A rollout cannot be rolled back (no previous version, or it never promoted).
+
+    Examples
+    --------
+    >>> from modelship.deploy import BlueGreen
+    >>> from modelship.testing import InMemoryDeployer
+    >>> first = BlueGreen(InMemoryDeployer()).deploy("fraud", "1")
+    >>> first.rollback()
+    Traceback (most recent call last):
+    ...
+    modelship.deploy.RollbackUnavailable: rollout ... was the first deployment of fraud: ...
+    """
 
 
 class RolloutInProgress(DeployError):
@@ -75,4 +120,17 @@ class RolloutInProgress(DeployError):
 
 
 class HistoryError(DeployError):
-    """A stored deployment history document is unreadable or of an unknown schema."""
+    """A stored deployment history document is unreadable or of an unknown schema.
+
+    Examples
+    --------
+    >>> import modelship as ms
+    >>> from modelship.deploy import RegistryHistory
+    >>> reg = ms.open_registry("memory://doc-history-error")
+    >>> _ = reg.register(model_name="fraud", model=b"w", serializer="bytes")
+    >>> reg.store.replace("deployments/fraud/damaged.json", b"{not json")
+    >>> RegistryHistory(reg).records("fraud")
+    Traceback (most recent call last):
+    ...
+    modelship.deploy.HistoryError: deployment record deployments/fraud/damaged.json is not JSON ...
+    """

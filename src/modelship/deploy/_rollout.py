@@ -1256,6 +1256,17 @@ class RolloutAborted(DeployError):
     """A rollout stopped before promotion; traffic is back on the previous version.
 
     ``rollout`` is the aborted :class:`~modelship.deploy.Rollout`; its history says why.
+
+    Examples
+    --------
+    >>> from modelship.deploy import BlueGreen, RolloutAborted
+    >>> from modelship.testing import Fault, FaultEffect, InMemoryDeployer
+    >>> dep = InMemoryDeployer(faults=(Fault("apply", FaultEffect.NEVER_READY),))
+    >>> try:
+    ...     BlueGreen(dep, clock=dep.clock).deploy("fraud", "1")
+    ... except RolloutAborted as exc:
+    ...     print(exc.rollout.status.value, "-", exc.rollout.history[-1].message)
+    aborted - blue did not become ready within the progress deadline of 600 s
     """
 
     def __init__(self, message: str, rollout: Rollout) -> None:

@@ -232,7 +232,20 @@ _NAMED_IDS = 5
 
 class OutcomeLogError(ModelshipError):
     """An outcomes file holds a line that is not a verified batch (other than a torn last
-    line), or cannot be appended to."""
+    line), or cannot be appended to.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import modelship as ms
+    >>> path = os.path.join(tempfile.mkdtemp(), "outcomes.log")
+    >>> with open(path, "wb") as f:  # two lines no OutcomeSource wrote
+    ...     _ = f.write(b"not a batch\\nnot a batch either\\n")
+    >>> ms.monitor.OutcomeSource(path)
+    Traceback (most recent call last):
+    ...
+    modelship.monitor.OutcomeLogError: ...outcomes.log, line 1: not a verified batch of outcomes ...
+    """
 
 
 def _unreadable(path: Path, exc: OSError) -> ConfigError:

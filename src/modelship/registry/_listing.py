@@ -102,9 +102,10 @@ registration order (the default), or ``"newest"``, its reverse.
 
 Examples
 --------
+>>> import tempfile
 >>> import modelship as ms
 >>> from modelship.registry import Order
->>> reg = ms.open_registry("memory://order-alias-doc")
+>>> reg = ms.open_registry(tempfile.mkdtemp())
 >>> for _ in range(3):
 ...     _ = reg.register(model_name="m", model=b"x", serializer="bytes")
 >>> newest_first: Order = "newest"

@@ -110,7 +110,22 @@ class LoadsWithoutCode(Protocol):
 
 
 class RefusedSerializer(SerializationError):
-    """``load`` refused an artifact: its serializer may run code, or is not the one pinned."""
+    """``load`` refused an artifact: its serializer may run code, or is not the one pinned.
+
+    Examples
+    --------
+    >>> import modelship as ms
+    >>> reg = ms.open_registry("memory://doc-refused-serializer")
+    >>> _ = reg.register(model_name="fraud", model={"coef": [1.5]}, serializer="joblib")
+    >>> reg.load("fraud", "1", allow_pickle=False)
+    Traceback (most recent call last):
+    ...
+    modelship.registry.RefusedSerializer: fraud 1 is stored with serializer 'joblib', ...
+    >>> reg.load("fraud", "1", serializer="numpy")
+    Traceback (most recent call last):
+    ...
+    modelship.registry.RefusedSerializer: fraud 1 is stored with serializer 'joblib', ...
+    """
 
 
 def check_allowed(

@@ -56,9 +56,10 @@ condition holds.
 
 Examples
 --------
+>>> import tempfile
 >>> import modelship as ms
 >>> from modelship.registry import Where
->>> reg = ms.open_registry("memory://where-alias-doc")
+>>> reg = ms.open_registry(tempfile.mkdtemp())
 >>> for auc in [0.8, 0.95]:
 ...     _ = reg.register(model_name="m", model=b"x", serializer="bytes", metrics={"auc": auc})
 >>> reg.set_tag("m", "1", "stage", "prod")

@@ -92,6 +92,19 @@ class DeployerConformance:
                 with MyDeployer() as dep:
                     yield dep
 
+    The same, with this package's :class:`~modelship.testing.InMemoryDeployer` as
+    ``MyDeployer`` (defining the class runs no check; pytest runs them when it collects
+    the module it is in):
+
+    >>> import pytest
+    >>> from modelship.testing import DeployerConformance, InMemoryDeployer
+    >>> class TestInMemoryDeployer(DeployerConformance):
+    ...     @pytest.fixture
+    ...     def deployer(self):
+    ...         yield InMemoryDeployer()
+    >>> any(name.startswith("test_") for name in dir(TestInMemoryDeployer))
+    True
+
     Needs pytest (``pip install 'modelship[test]'``).
     """
 

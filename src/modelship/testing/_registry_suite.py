@@ -73,6 +73,25 @@ class RegistryConformance:
 
                 return make
 
+    The same, with this package's :class:`~modelship.testing.MemoryStore` as ``MyStore``
+    (defining the class runs no check; pytest runs them when it collects the module it
+    is in):
+
+    >>> import pytest
+    >>> import modelship as ms
+    >>> from modelship.testing import MemoryStore, RegistryConformance
+    >>> class TestRegistryInMemory(RegistryConformance):
+    ...     @pytest.fixture
+    ...     def make_registry(self):
+    ...         made = []
+    ...         def make(same=False, **options):
+    ...             if not same or not made:
+    ...                 made.append(MemoryStore())
+    ...             return ms.Registry(made[-1], **options)
+    ...         return make
+    >>> any(name.startswith("test_") for name in dir(TestRegistryInMemory))
+    True
+
     Needs pytest (``pip install 'modelship[test]'``).
     """
 

@@ -340,6 +340,19 @@ class StoreConformance:
             def racers(self):
                 return 2
 
+    The smallest subclass, testing this package's :class:`~modelship.testing.MemoryStore`
+    (defining the class runs no check; pytest runs them when it collects the module it
+    is in):
+
+    >>> import pytest
+    >>> from modelship.testing import MemoryStore, StoreConformance
+    >>> class TestMemoryStore(StoreConformance):
+    ...     @pytest.fixture
+    ...     def make_store(self):
+    ...         return MemoryStore  # each call: a new, empty store
+    >>> any(name.startswith("test_") for name in dir(TestMemoryStore))
+    True
+
     Needs pytest (``pip install 'modelship[test]'``).
     """
 
