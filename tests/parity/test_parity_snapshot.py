@@ -56,7 +56,7 @@ def test_a_snapshot_round_trips_through_json() -> None:
 @pytest.mark.parametrize(
     ("change", "words"),
     [
-        ({"schema_version": 2}, "newer"),
+        ({"schema_version": 3}, "newer"),
         ({"python_version": 3.11}, "python_version"),
         ({"packages": {"numpy": 2}}, "packages"),
         ({"cpu_count": "8"}, "cpu_count"),

@@ -48,8 +48,14 @@ from modelship.checks._cli_common import (
 from modelship.errors import ConfigError, ModelshipError
 from modelship.parity._compare import compare
 from modelship.parity._findings import Finding, ParityReport
+from modelship.parity._json import JsonDocument
 from modelship.parity._pins import marker_environment, read_pins
-from modelship.parity._requirements import Requirements, requirements_txt, resolve_requirements
+from modelship.parity._requirements import (
+    Requirements,
+    check_requirements,
+    requirements_txt,
+    resolve_requirements,
+)
 from modelship.parity._resources import ResourceRequest
 from modelship.parity._scan import scan_artifact
 from modelship.parity._snapshot import DEFAULT_ENV_ALLOWLIST, EnvironmentSnapshot
@@ -167,6 +173,18 @@ def _read_requirements(path: str, prod: EnvironmentSnapshot | None) -> Mapping[s
 
     text = _read_text(path, "requirements", boms=True)
     if text.lstrip().startswith("{"):
+        document = JsonDocument.parse(text, f"requirements in {path}").doc
+        if "schema_version" not in document and all(
+            isinstance(version, str) for version in document.values()
+        ):
+            # A plain object of distribution to version, as compare(requirements=) takes.
+            return check_requirements(dict(document), f"the requirements in {path}")
+        if "schema_version" not in document:
+            raise ConfigError(
+                f"{path}: a requirements JSON is either what modelship writes "
+                "(Requirements.to_json: schema_version, packages...) or a plain object of "
+                'distribution to version ({"numpy": "2.4.6"}); this one is neither'
+            )
         return Requirements.from_json(text)  # its markers are compare()'s to evaluate
     return read_pins(text, path, marker_environment(prod))
 
@@ -179,7 +197,7 @@ def _comparison(args: argparse.Namespace) -> ParityReport:
     if args.snapshot:
         if args.target:
             raise ConfigError("give either --snapshot FILE or REGISTRY MODEL [REF], not both")
-        train = EnvironmentSnapshot.from_json(_read_text(args.snapshot, "snapshot"))
+        train = EnvironmentSnapshot.from_json(_read_text(args.snapshot, "snapshot", boms=True))
     elif len(args.target) in (2, 3):
         url, model = args.target[0], args.target[1]
         ref = args.target[2] if len(args.target) == 3 else "latest"
@@ -201,7 +219,7 @@ def _comparison(args: argparse.Namespace) -> ParityReport:
     else:
         raise ConfigError("give --snapshot FILE, or REGISTRY MODEL [REF]")
     prod = (
-        EnvironmentSnapshot.from_json(_read_text(args.against, "snapshot"))
+        EnvironmentSnapshot.from_json(_read_text(args.against, "snapshot", boms=True))
         if args.against
         else None
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import inspect
 import math
+import os
 import re
 from collections.abc import Iterator, Mapping
 from fractions import Fraction
@@ -23,6 +24,7 @@ from modelship.errors import ConfigError
 from modelship.parity._behaviour import BehaviourRecord, compare_behaviour
 from modelship.parity._findings import Finding, ParityReport
 from modelship.parity._fingerprint import PreprocessingFingerprint, fingerprint_preprocessing
+from modelship.parity._installed import PackageSource, different_commit
 from modelship.parity._requirements import (
     check_requirements,
     describe_change,
@@ -32,7 +34,14 @@ from modelship.parity._requirements import (
 )
 from modelship.parity._resources import ResourceRequest
 from modelship.parity._rules import DEFAULT_RULES, ParityRules
-from modelship.parity._snapshot import DEFAULT_ENV_ALLOWLIST, EnvironmentSnapshot, zone_name
+from modelship.parity._snapshot import (
+    DEFAULT_ENV_ALLOWLIST,
+    UNKNOWN_ZONE,
+    EnvironmentSnapshot,
+    zone_in_root,
+    zone_name,
+    zoneinfo_root,
+)
 
 __all__ = ["ParityCheck", "SchemaLike", "compare", "validate_environment_parity"]
 
@@ -101,7 +110,8 @@ def _python(r: _Rules, train: EnvironmentSnapshot, prod: EnvironmentSnapshot) ->
         yield from r.finding(
             "python_implementation",
             f"Python implementation {train.python_implementation} in training, "
-            f"{prod.python_implementation} in production",
+            f"{prod.python_implementation} in production: build the serving image on "
+            f"{train.python_implementation}",
             train=train.python_implementation,
             prod=prod.python_implementation,
         )
@@ -114,7 +124,12 @@ def _python(r: _Rules, train: EnvironmentSnapshot, prod: EnvironmentSnapshot) ->
     yield from r.finding(
         rule,
         f"Python {train.python_version} in training, {prod.python_version} in production"
-        + (": pickles and compiled extensions may not load" if rule == "python_minor" else ""),
+        + (
+            ": pickles and compiled extensions may not load; build the serving image on "
+            f"Python {train.python_minor}"
+            if rule == "python_minor"
+            else f": build the serving image on Python {train.python_version}"
+        ),
         train=train.python_version,
         prod=prod.python_version,
     )
@@ -136,13 +151,16 @@ def _packages(
         if installed is None:
             yield from r.finding(
                 "package_missing",
-                f"{name} {recorded} is needed and not installed in production{unknown}",
+                f"{name} {recorded} is needed and not installed in production{unknown}: "
+                f"install {name}=={recorded} in the serving image",
                 train=recorded,
                 subject=name,
             )
             continue
         change = version_change(recorded, installed)
-        if change is not None:
+        if change is None:
+            yield from _source(r, name, installed, train, prod)
+        else:
             how = describe_change(recorded, installed, change)
             # A label (the same release, 2.1.0+cu121 and 2.1.0+cpu) is package_patch's.
             yield from r.finding(
@@ -154,6 +172,78 @@ def _packages(
             )
 
 
+def _source(
+    r: _Rules, name: str, version: str, train: EnvironmentSnapshot, prod: EnvironmentSnapshot
+) -> Iterator[Finding]:
+    """The same version of ``name`` installed from different code: two commits
+    (``package_source``), or sources that cannot be shown to be the same code
+    (``package_source_unverified``): an editable install or a local directory on either
+    side, whose code can change with no record of it, two archives with different
+    digests (a wheel rebuilt from the same code differs in its zip timestamps), or two
+    kinds of source (a git commit in training, a package index in production).
+
+    Compared only when both snapshots record sources: one written before modelship
+    recorded them (``package_sources`` None) cannot say whether a distribution came from
+    an index or a commit, and almost all come from an index; reporting every
+    distribution of such a snapshot would bury what matters. Two identical records (one
+    editable directory on both sides: one machine) are taken as one source."""
+    if train.package_sources is None or prod.package_sources is None:
+        return
+    a, b = train.package_sources.get(name), prod.package_sources.get(name)
+    if a == b:
+        return
+    where = (
+        f"{name} {version} was installed from {_origin(a)} in training, {_origin(b)} in production"
+    )
+    if a is not None and b is not None and a.identity is not None and a.identity == b.identity:
+        return  # one commit (or archive digest) at two URLs: the same code
+    if different_commit(a, b):
+        yield from r.finding(
+            "package_source",
+            f"{where}: the code may differ at the same version; {_install(name, version, a)}",
+            train=_origin(a),
+            prod=_origin(b),
+            subject=name,
+        )
+        return
+    if (a is not None and a.local) or (b is not None and b.local):
+        todo = (
+            "build a wheel of it (pip wheel) and install that on both sides instead of an "
+            "editable install or a directory, whose code can change with no record of it"
+        )
+    elif a is not None and b is not None and a.kind == b.kind == "archive":
+        todo = (
+            "the two archives differ, which a wheel rebuilt from the same code does too "
+            "(its zip timestamps), so the code may or may not differ; install the same "
+            "build in both (publish the wheel once, to an index or a shared location)"
+        )
+    else:
+        todo = f"the two cannot be shown to be the same code; {_install(name, version, a)}"
+    yield from r.finding(
+        "package_source_unverified",
+        f"{where}: {todo}",
+        train=_origin(a),
+        prod=_origin(b),
+        subject=name,
+    )
+
+
+def _install(name: str, version: str, source: PackageSource | None) -> str:
+    """What to do to install training's ``name`` in production."""
+    if source is None:
+        return f"pin {name}=={version} from the package index in the serving image"
+    spec = source.spec(name)
+    if source.kind == "archive" and (source.url or "").startswith("file:"):
+        spec = None  # a path on the training machine: not something to install elsewhere
+    if spec is None:
+        return f"install the same build of {name} as training ({source}) in the serving image"
+    return f"install it in the serving image with pip install '{spec}'"
+
+
+def _origin(source: PackageSource | None) -> str:
+    return "a package index" if source is None else str(source)
+
+
 def _platform(
     r: _Rules, train: EnvironmentSnapshot, prod: EnvironmentSnapshot
 ) -> Iterator[Finding]:
@@ -161,21 +251,27 @@ def _platform(
         yield from r.finding(
             "architecture",
             f"architecture {train.machine} in training, {prod.machine} in production: "
-            "compiled wheels and float results may differ",
+            f"compiled wheels and float results may differ; serve on {train.machine}, or "
+            f"train and register the model again on {prod.machine}",
             train=train.machine,
             prod=prod.machine,
         )
     if train.os != prod.os:
         yield from r.finding(
-            "os", f"{train.os} in training, {prod.os} in production", train=train.os, prod=prod.os
+            "os",
+            f"{train.os} in training, {prod.os} in production: serve on {train.os} to rule "
+            "out platform differences, or set the os rule to off if they do not matter",
+            train=train.os,
+            prod=prod.os,
         )
     train_blas = sorted((lib.name, lib.version or "") for lib in train.blas)
     prod_blas = sorted((lib.name, lib.version or "") for lib in prod.blas)
-    if train_blas and prod_blas and not _same_blas(train_blas, prod_blas):
+    if train_blas and prod_blas and not _same_blas(_blas_names(train_blas), _blas_names(prod_blas)):
         yield from r.finding(
             "blas",
             f"numpy's BLAS is {_blas(train_blas)} in training, {_blas(prod_blas)} in production: "
-            "floating-point results may differ in the last digits",
+            "floating-point results may differ in the last digits; install the training "
+            "numpy wheel in the serving image",
             train=_blas(train_blas),
             prod=_blas(prod_blas),
         )
@@ -186,25 +282,83 @@ def _platform(
     if train_gpus != prod_gpus:
         yield from r.finding(
             "gpu",
-            f"GPUs {_gpus(train_gpus)} in training, {_gpus(prod_gpus)} in production",
+            f"GPUs {_gpus(train_gpus)} in training, {_gpus(prod_gpus)} in production: serve "
+            "on the training GPU model and driver, or check the model's outputs on these",
             train=[list(g) for g in train_gpus],
             prod=[list(g) for g in prod_gpus],
         )
-    if train.locale != prod.locale:
+    if not _same_locale(train, prod):
         yield from r.finding(
             "locale",
-            f"locale {train.locale} in training, {prod.locale} in production",
+            f"locale {train.locale} in training, {prod.locale} in production: "
+            + (
+                f"set LC_ALL={train.locale} in the deployment spec (env)"
+                if train.locale
+                else "unset LC_ALL and LANG in the deployment spec (env): the C locale"
+            ),
             train=train.locale,
             prod=prod.locale,
         )
-    if _zone(train.timezone) != _zone(prod.timezone):
+    if not _same_zone(train, prod):
+        fix = (
+            f"set TZ={train.timezone} in the deployment spec (env) or the serving image"
+            if train.timezone and _ZONE_PATH.fullmatch(train.timezone)
+            else "give the serving image the training time zone (TZ, /etc/localtime)"
+        )
         yield from r.finding(
             "timezone",
-            f"timezone {train.timezone} in training, {prod.timezone} in production",
+            f"timezone {_zone_shown(train)} in training, {_zone_shown(prod)} in production: "
+            f"local times and dates may differ; {fix}",
             train=train.timezone,
             prod=prod.timezone,
         )
     yield from _env(r, train, prod)
+
+
+# The C library's default locale, and how a snapshot written before modelship recorded
+# setlocale(LC_CTYPE) recorded it: no locale (locale.getlocale() answers None for it).
+_C_LOCALES = frozenset({None, "C", "POSIX"})
+
+
+def _locale_key(name: str | None) -> tuple[str, str, str] | None:
+    """A locale name as the C library reads it: language, codeset, modifier, the codeset
+    normalised as glibc does (letters lower-cased, anything but letters and digits
+    dropped, ``iso`` before an all-digit one), so ``C.UTF-8`` and ``C.utf8`` are one."""
+    if name is None:
+        return None
+    if "." in name:
+        language, _, rest = name.partition(".")
+        codeset, _, modifier = rest.partition("@")
+    else:
+        language, _, modifier = name.partition("@")
+        codeset = ""
+    codeset = "".join(c.lower() for c in codeset if c.isascii() and c.isalnum())
+    if codeset.isdigit():
+        codeset = "iso" + codeset
+    return language, codeset, modifier
+
+
+# How a snapshot written before modelship recorded setlocale(LC_CTYPE) (schema_version 1,
+# with no timezone_now) recorded C.UTF-8: locale.getlocale()'s alias table names it
+# en_US.UTF-8. Such a snapshot's en_US.UTF-8 may have been either.
+_GETLOCALE_C_UTF8 = ("en_US", "utf8", "")
+_C_UTF8 = ("C", "utf8", "")
+
+
+def _same_locale(train: EnvironmentSnapshot, prod: EnvironmentSnapshot) -> bool:
+    """Whether two recorded locales are one: the same once their codesets are normalised
+    (``C.UTF-8``, ``C.utf8``), the C locale on both sides, however recorded (``C``,
+    ``POSIX``, or none in a snapshot written by an earlier modelship), or ``en_US.UTF-8``
+    in a snapshot written by an earlier modelship (no ``timezone_now``) against
+    ``C.UTF-8``: that modelship recorded C.UTF-8 so, and cannot tell the two apart."""
+    if train.locale in _C_LOCALES and prod.locale in _C_LOCALES:
+        return True
+    a, b = _locale_key(train.locale), _locale_key(prod.locale)
+    if a == b:
+        return True
+    return (train.timezone_now is None and (a, b) == (_GETLOCALE_C_UTF8, _C_UTF8)) or (
+        prod.timezone_now is None and (b, a) == (_GETLOCALE_C_UTF8, _C_UTF8)
+    )
 
 
 # The names tzdata links to Etc/UTC: one zone (offset 0, abbreviation "UTC", never a
@@ -217,13 +371,36 @@ _UTC_ALIASES = frozenset(
 )
 
 
+_ZONE_PATH = re.compile(r"[A-Za-z0-9_+-]+(?:/[A-Za-z0-9_+-]+)*")
+
+
 def _zone(zone: str | None) -> str | None:
-    """The zone a snapshot's ``timezone`` names, UTC's aliases read as ``UTC``."""
+    """The zone a snapshot's ``timezone`` names: under ``posix/`` the zone itself, UTC's
+    aliases read as ``UTC``, and a name that is a link in this machine's zoneinfo
+    folder as the zone it links to (``US/Eastern`` is ``America/New_York``)."""
     if zone is None:
         return None
-    name = zone_name(zone)
-    bare = name.removeprefix("posix/")
-    return "UTC" if bare.upper() in _UTC_ALIASES else name
+    name = zone_name(zone).removeprefix("posix/")
+    if _ZONE_PATH.fullmatch(name):  # a name, never a path: the document is untrusted
+        name = zone_in_root(os.path.join(zoneinfo_root(), name)) or name
+    return "UTC" if name.upper() in _UTC_ALIASES else name
+
+
+def _same_zone(train: EnvironmentSnapshot, prod: EnvironmentSnapshot) -> bool:
+    """Whether the two snapshots' zones are one: one zone file (the same digest,
+    whatever the names: a link, a copy), or one name as :func:`_zone` reads it. A zone
+    recorded as :data:`UNKNOWN_ZONE` is one with another only by digest."""
+    if train.timezone_digest and train.timezone_digest == prod.timezone_digest:
+        return True
+    if UNKNOWN_ZONE in (train.timezone, prod.timezone):
+        return False  # a file no zone holds: only its digest names it
+    return _zone(train.timezone) == _zone(prod.timezone)
+
+
+def _zone_shown(snapshot: EnvironmentSnapshot) -> str:
+    if snapshot.timezone_now:
+        return f"{snapshot.timezone} ({snapshot.timezone_now} when captured)"
+    return str(snapshot.timezone)
 
 
 def _recorded(snapshot: EnvironmentSnapshot, name: str) -> bool | None:
@@ -269,6 +446,30 @@ def _env(r: _Rules, train: EnvironmentSnapshot, prod: EnvironmentSnapshot) -> It
         )
 
 
+# What numpy's build configuration calls the OpenBLAS its wheels ship (scipy-openblas,
+# scipy-openblas64, openblas64_), which threadpoolctl calls "openblas": one library.
+_OPENBLAS = re.compile(r"(?:scipy[-_])?openblas(?:64_?)?", re.IGNORECASE)
+
+
+def blas_name(name: str) -> str:
+    """A BLAS library's name as compared: the names numpy's configuration gives OpenBLAS
+    (``scipy-openblas``, ``scipy-openblas64``, ``openblas64_``) read as ``openblas``, as
+    threadpoolctl names it, so that a snapshot taken without threadpoolctl matches one
+    taken with it; any other name as it is.
+
+    Examples
+    --------
+    >>> from modelship.parity._compare import blas_name
+    >>> blas_name("scipy-openblas64"), blas_name("openblas64_"), blas_name("mkl")
+    ('openblas', 'openblas', 'mkl')
+    """
+    return "openblas" if _OPENBLAS.fullmatch(name) else name
+
+
+def _blas_names(libs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return sorted((blas_name(name), version) for name, version in libs)
+
+
 def _same_blas(train: list[tuple[str, str]], prod: list[tuple[str, str]]) -> bool:
     """Whether numpy's BLAS may be the same on both sides. A snapshot records numpy's
     library alone; one written by an earlier modelship listed every BLAS the process had
@@ -290,9 +491,10 @@ def _blas_kernels(
     train_kernels: dict[tuple[str, str], set[str]] = {}
     for lib in train.blas:
         if lib.architecture:
-            train_kernels.setdefault((lib.name, lib.version or ""), set()).add(lib.architecture)
+            key = (blas_name(lib.name), lib.version or "")
+            train_kernels.setdefault(key, set()).add(lib.architecture)
     for lib in prod.blas:
-        key = (lib.name, lib.version or "")
+        key = (blas_name(lib.name), lib.version or "")
         before = sorted(train_kernels.get(key, ()))
         if before and lib.architecture and lib.architecture not in before:
             kernels = " or ".join(before)
@@ -300,7 +502,8 @@ def _blas_kernels(
                 "blas",
                 f"numpy's BLAS {_blas([key])} runs the {kernels} kernel in training, "
                 f"{lib.architecture} in production: floating-point results may differ in "
-                "the last digits",
+                f"the last digits; set OPENBLAS_CORETYPE={before[0]} in the deployment spec "
+                "(env) to run the training kernel",
                 train=kernels,
                 prod=lib.architecture,
                 subject=lib.name,
@@ -340,7 +543,7 @@ def _resources(r: _Rules, prod: EnvironmentSnapshot, request: ResourceRequest) -
             yield from r.finding(
                 "resources",
                 f"{_size(request.memory)} of memory requested; the target offers "
-                f"{_size(offered_memory)}",
+                f"{_size(offered_memory)}: request at most that, or deploy to a larger target",
                 train=request.memory,
                 prod=offered_memory,
                 subject="memory",
@@ -355,7 +558,8 @@ def _resources(r: _Rules, prod: EnvironmentSnapshot, request: ResourceRequest) -
         elif request.cpus > offered_cpus:
             yield from r.finding(
                 "resources",
-                f"{request.cpus:g} CPUs requested; the target offers {offered_cpus:g}",
+                f"{request.cpus:g} CPUs requested; the target offers {offered_cpus:g}: "
+                "request at most that, or deploy to a larger target",
                 train=request.cpus,
                 prod=offered_cpus,
                 subject="cpus",

@@ -21,14 +21,19 @@ import csv
 import functools
 import importlib.machinery
 import importlib.metadata
+import json
 import os
 import pathlib
 import re
 import reprlib
+import stat
 import sys
 import threading
+import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
-from typing import NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
+
+import attrs
 
 from modelship._shown import hide_credentials
 from modelship.errors import ConfigError
@@ -36,13 +41,18 @@ from modelship.parity._pep440 import same_version
 
 __all__ = [
     "MAX_TEXT",
+    "PackageSource",
+    "different_commit",
     "installed_packages",
+    "installed_sources",
     "module_distributions",
     "module_providers",
     "normalize_name",
+    "parse_direct_url",
     "path_state",
     "requirement_lines",
     "shown",
+    "source_url",
     "unicode_text",
     "until_path_changes",
 ]
@@ -542,3 +552,319 @@ distributions whose installed files (``RECORD``) are that module; shared, do not
 A package is its ``__init__`` file, so a namespace package (``acme``, ``google``), which
 has none, is provided by no distribution here: each of its subpackages is provided by
 its own."""
+
+
+# --- where a distribution was installed from (PEP 610 ``direct_url.json``) -----------
+
+MAX_DIRECT_URL = 64 * 1024
+"""Most bytes of a ``direct_url.json`` file read: pip writes well under a kilobyte; a
+larger one is not an installer's, and is recorded as a source that cannot be read."""
+
+MAX_URL = 1000
+"""Longest source URL a snapshot records (credentials stripped): no real one is longer."""
+
+SOURCE_KINDS = ("vcs", "archive", "directory", "unknown")
+"""What a :class:`PackageSource` says a distribution was installed from: a version
+control commit (``pip install git+URL``), an archive (a wheel or sdist file or URL), a
+local directory (``pip install ./dir``, editable or not), or a ``direct_url.json`` that
+could not be read (``unknown``)."""
+
+COMMIT_ID = re.compile(r"[A-Za-z0-9._:+-]{1,200}")
+"""A commit id a snapshot records (a git SHA, a Mercurial node, a Subversion revision)."""
+ARCHIVE_HASH = re.compile(r"[a-z0-9_-]{1,40}=[A-Za-z0-9+/=_-]{1,200}")
+"""An archive hash as PEP 610 writes it: ``<algorithm>=<digest>``."""
+VCS_NAME = re.compile(r"[a-z0-9_-]{1,40}")
+"""A version control system's name as PEP 610 writes it (``git``, ``hg``, ``svn``)."""
+
+
+def source_url(url: object) -> str | None:
+    """``url`` as a snapshot may record it: its user information (``https://user:token@``),
+    query and fragment dropped; None when it is no URL text, longer than :data:`MAX_URL`,
+    or still looks like it holds a credential (``hide_credentials`` would hide part of it,
+    or :func:`~modelship.parity.is_secret` judges it one). What is dropped is never kept.
+
+    Examples
+    --------
+    >>> from modelship.parity._installed import source_url
+    >>> source_url("https://ci:ghp_T0k3n@github.com/org/foo-bar.git?x=1#egg=foo")
+    'https://github.com/org/foo-bar.git'
+    >>> print(source_url("https://user:pa/ss@host/x"))
+    None
+    >>> print(source_url("https://ci:pa?ss@host/x.whl"), source_url("https://h/u:t@h/r.git"))
+    None None
+    """
+    # Imported here: the secret filter is not needed by every listing of distributions.
+    from modelship.parity._secrets import is_secret
+
+    if not isinstance(url, str) or not url or len(url) > MAX_URL or not url.isprintable():
+        return None
+    try:
+        parts = urllib.parse.urlsplit(url)
+        _ = parts.port  # raises for a port that is no number (user:pa?ss@ cut at the "?")
+        netloc = parts.netloc.rpartition("@")[2]
+        cleaned = urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    except ValueError:  # an invalid IPv6 netloc, a port that is no number
+        return None
+    if "@" in url.replace(parts.netloc, "", 1):
+        # User information outside the host part: a password holding "?" or "#" (cut
+        # there), or pushed into the path (gitlab.com/oauth2:TOKEN@...). Store no URL.
+        return None
+    cleaned = unicode_text(cleaned)
+    if not cleaned or hide_credentials(cleaned) != cleaned or is_secret("", cleaned):
+        return None
+    return cleaned
+
+
+def _local_path(url: str | None) -> str | None:
+    """The path a ``file:`` URL names, else the URL itself."""
+    if url is None:
+        return None
+    if url.startswith("file:"):
+        return urllib.parse.unquote(urllib.parse.urlsplit(url).path) or url
+    return url
+
+
+@attrs.frozen(kw_only=True)
+class PackageSource:
+    """Where an installed distribution came from, as its PEP 610 ``direct_url.json`` says.
+
+    A distribution installed from a package index has no such file, and no source. Two
+    installs of one version from two commits (or two archives) may be different code:
+    :func:`~modelship.parity.compare` tells them apart by :attr:`identity`.
+
+    Parameters
+    ----------
+    kind : str
+        One of :data:`SOURCE_KINDS`.
+    url : str, optional
+        Where from; its user information, query and fragment are dropped when the source
+        is built (:func:`source_url`), so no credential is ever held.
+    vcs, commit_id : str, optional
+        For ``kind="vcs"``: ``"git"`` and the commit installed.
+    archive_hash : str, optional
+        For ``kind="archive"``: ``"sha256=<hex>"``, when the installer recorded one.
+    editable : bool
+        For ``kind="directory"``: installed in editable mode (``pip install -e``).
+
+    Examples
+    --------
+    >>> from modelship.parity._installed import PackageSource
+    >>> a = PackageSource(kind="vcs", url="https://tok@github.com/org/foo.git", vcs="git",
+    ...                   commit_id="a" * 40)
+    >>> a.url, a.identity is not None
+    ('https://github.com/org/foo.git', True)
+    >>> print(a)
+    git commit aaaaaaaaaaaa (https://github.com/org/foo.git)
+    """
+
+    kind: str
+    url: str | None = attrs.field(default=None, converter=source_url)
+    vcs: str | None = None
+    commit_id: str | None = None
+    archive_hash: str | None = None
+    editable: bool = False
+
+    @property
+    def identity(self) -> tuple[str, ...] | None:
+        """What names the code installed: ``("vcs", "git", commit)`` or ``("archive",
+        algorithm, digest)``; None when nothing does (a directory, an archive without
+        a hash)."""
+        if self.kind == "vcs" and self.vcs and self.commit_id:
+            return ("vcs", self.vcs, self.commit_id)
+        if self.kind == "archive" and self.archive_hash:
+            algorithm, _, digest = self.archive_hash.partition("=")
+            return ("archive", algorithm, digest)
+        return None
+
+    @property
+    def local(self) -> bool:
+        """Whether the code is a local directory's (editable or copied from it), which
+        can change with no record of it."""
+        return self.kind == "directory"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form a snapshot writes (every field, ``null`` where unknown)."""
+        return attrs.asdict(self)
+
+    def spec(self, name: str) -> str | None:
+        """What to give ``pip install`` to install this source again, or None."""
+        if self.kind == "vcs" and self.vcs and self.commit_id and self.url:
+            return f"{name} @ {self.vcs}+{self.url}@{self.commit_id}"
+        if self.kind == "archive" and self.url:
+            return f"{name} @ {self.url}"
+        return None
+
+    def __str__(self) -> str:
+        where = f" ({self.url})" if self.url else ""
+        if self.kind == "vcs":
+            commit = (self.commit_id or "?")[:12]
+            return f"{self.vcs or 'vcs'} commit {commit}{where}"
+        if self.kind == "archive":
+            digest = f" {self.archive_hash[:19]}" if self.archive_hash else " without a hash"
+            return f"an archive{digest}{where}"
+        if self.kind == "directory":
+            path = _local_path(self.url) or "?"
+            return f"an editable install of {path}" if self.editable else f"the directory {path}"
+        return "a source its direct_url.json does not say readably"
+
+
+def different_commit(a: PackageSource | None, b: PackageSource | None) -> bool:
+    """Whether two sources name two different commits of one version control system:
+    the one case known to be different code at one version. Two archives with different
+    digests are not known to differ (a wheel rebuilt from the same code differs in its
+    zip timestamps), nor is anything else (an index, a directory, a commit against an
+    archive).
+
+    Examples
+    --------
+    >>> from modelship.parity._installed import PackageSource, different_commit
+    >>> git = PackageSource(kind="vcs", vcs="git", commit_id="a" * 40)
+    >>> different_commit(git, PackageSource(kind="vcs", vcs="git", commit_id="b" * 40))
+    True
+    >>> different_commit(git, None), different_commit(git, git)
+    (False, False)
+    >>> wheel = PackageSource(kind="archive", archive_hash="sha256=" + "a" * 64)
+    >>> different_commit(wheel, PackageSource(kind="archive", archive_hash="sha256=" + "b" * 64))
+    False
+    """
+    first, second = (a.identity if a else None), (b.identity if b else None)
+    return (
+        first is not None
+        and second is not None
+        and first[0] == second[0] == "vcs"
+        and first[:-1] == second[:-1]
+        and first != second
+    )
+
+
+def parse_direct_url(data: bytes) -> PackageSource:
+    """The source a ``direct_url.json`` file's bytes name (PEP 610), read defensively:
+    the bytes are untrusted (anything may sit in site-packages). Bytes that are not a
+    readable document, or a document naming no known kind of source, are
+    ``PackageSource(kind="unknown")``; a field of the wrong type or form is dropped.
+
+    Examples
+    --------
+    >>> from modelship.parity._installed import parse_direct_url
+    >>> print(parse_direct_url(b'{"url": "https://h/r.git", "vcs_info": '
+    ...                        b'{"vcs": "git", "commit_id": "0123456789abcdef"}}'))
+    git commit 0123456789ab (https://h/r.git)
+    >>> parse_direct_url(b"[").kind
+    'unknown'
+    """
+    document = _direct_url_document(data)
+    if document is None:
+        return PackageSource(kind="unknown")
+    url = document.get("url")
+    vcs_info, archive_info, dir_info = (
+        document.get(key) for key in ("vcs_info", "archive_info", "dir_info")
+    )
+    if sum(isinstance(info, dict) for info in (vcs_info, archive_info, dir_info)) != 1:
+        return PackageSource(kind="unknown", url=url)  # PEP 610: exactly one of them
+    if isinstance(vcs_info, dict):
+        return PackageSource(
+            kind="vcs",
+            url=url,
+            vcs=_matching(vcs_info.get("vcs"), VCS_NAME),
+            commit_id=_matching(vcs_info.get("commit_id"), COMMIT_ID),
+        )
+    if isinstance(archive_info, dict):
+        return PackageSource(kind="archive", url=url, archive_hash=_archive_hash(archive_info))
+    editable = isinstance(dir_info, dict) and dir_info.get("editable") is True
+    return PackageSource(kind="directory", url=url, editable=editable)
+
+
+def _direct_url_document(data: bytes) -> dict[str, Any] | None:
+    """The JSON object of a ``direct_url.json``; None when the bytes are not one (too
+    long, not UTF-8, not JSON, nested too deep)."""
+    if len(data) > MAX_DIRECT_URL:
+        return None
+    try:
+        document = json.loads(data.decode("utf-8"))
+    except (ValueError, RecursionError):
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def _matching(value: object, pattern: re.Pattern[str]) -> str | None:
+    return value if isinstance(value, str) and pattern.fullmatch(value) else None
+
+
+def _archive_hash(info: Mapping[str, Any]) -> str | None:
+    """``sha256=<hex>`` from PEP 610's ``hashes`` (sha256 first), else its ``hash``."""
+    hashes = info.get("hashes")
+    if isinstance(hashes, dict):
+        for algorithm in sorted(hashes, key=lambda key: (key != "sha256", str(key))):
+            digest = hashes[algorithm]
+            if isinstance(algorithm, str) and isinstance(digest, str):
+                found = _matching(f"{algorithm}={digest}", ARCHIVE_HASH)
+                if found:
+                    return found
+    return _matching(info.get("hash"), ARCHIVE_HASH)
+
+
+_UNREADABLE = b"\xff"  # not UTF-8: parse_direct_url reads it as an unknown source
+
+
+def _direct_url_bytes(dist: importlib.metadata.Distribution) -> bytes | None:
+    """The bytes of ``dist``'s ``direct_url.json`` (at most :data:`MAX_DIRECT_URL` + 1),
+    or None when it has none; :data:`_UNREADABLE` when it is there and cannot be read, or
+    is no regular file (a FIFO would block the capture)."""
+    folder = getattr(dist, "_path", None)  # PathDistribution's metadata folder
+    if not isinstance(folder, pathlib.Path):
+        return _read_text_bytes(dist)
+    try:
+        handle = os.open(folder / "direct_url.json", os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return _UNREADABLE
+    try:
+        if not stat.S_ISREG(os.fstat(handle).st_mode):
+            return _UNREADABLE
+        return _read_at_most(handle, MAX_DIRECT_URL + 1)
+    except OSError:
+        return _UNREADABLE
+    finally:
+        os.close(handle)
+
+
+def _read_text_bytes(dist: importlib.metadata.Distribution) -> bytes | None:
+    """``direct_url.json`` of a distribution not in a folder (a zip's), as its class reads it."""
+    try:
+        text = dist.read_text("direct_url.json")
+    except (OSError, ValueError):
+        return _UNREADABLE
+    return None if text is None else text.encode("utf-8", "surrogateescape")
+
+
+def _read_at_most(handle: int, size: int) -> bytes:
+    chunks: list[bytes] = []
+    while size > 0:  # bound: each pass reads >= 1 byte or stops
+        chunk = os.read(handle, size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+@until_path_changes
+def installed_sources() -> Mapping[str, PackageSource]:
+    """Installed distribution (normalised name) to where it was installed from, for those
+    with a ``direct_url.json`` (installed from a URL, a file, a directory or version
+    control; one from a package index has none); shared, do not mutate. The copy
+    :func:`installed_packages` lists for a name is the one read."""
+    sources: dict[str, PackageSource] = {}
+    seen: set[str] = set()
+    for listed in _distributions():
+        if listed.name_version is None:
+            continue
+        name = normalize_name(listed.name_version[0])
+        if name in seen:  # shadowed by the first on sys.path
+            continue
+        seen.add(name)
+        data = _direct_url_bytes(listed.dist)
+        if data is not None:
+            sources[name] = parse_direct_url(data)
+    return sources

@@ -6,6 +6,7 @@ registries and files written elsewhere; nothing in them is trusted before it is 
 
 from __future__ import annotations
 
+import json
 import math
 import reprlib
 from collections.abc import Mapping
@@ -47,6 +48,33 @@ class NewerSnapshotError(SnapshotError, _json.NewerVersionError):
     """
 
 
+def _refuse_repeated_keys(text: str | bytes | bytearray, what: str) -> None:
+    """Refuse an object that gives one key twice: ``json`` keeps the last silently, so a
+    hand-merged ``{"numpy": "1.26.4", "numpy": "2.4.6"}`` would be read as either pin by
+    another reader. Text that is no JSON passes here, for ``_json.loads`` to refuse."""
+
+    def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out = dict(pairs)
+        if len(out) != len(pairs):
+            seen: set[str] = set()
+            for key, _ in pairs:
+                if key in seen:
+                    raise SnapshotError(
+                        f"{what}: the key {reprlib.repr(key)} is given twice in one object; "
+                        "readers keep either value, so it is ambiguous: keep one and write "
+                        "the document again"
+                    )
+                seen.add(key)
+        return out
+
+    try:
+        json.loads(text, object_pairs_hook=unique)
+    except SnapshotError:
+        raise
+    except (ValueError, RecursionError, TypeError):  # not JSON: _json.loads says why
+        pass
+
+
 @attrs.frozen
 class JsonDocument:
     """Typed access to a JSON object read from storage; every bad field is a SnapshotError."""
@@ -56,11 +84,13 @@ class JsonDocument:
 
     @classmethod
     def parse(cls, text: str | bytes, what: str) -> JsonDocument:
-        """Parse JSON text holding an object, or raise :class:`SnapshotError` naming ``what``."""
+        """Parse JSON text holding an object, or raise :class:`SnapshotError` naming ``what``
+        (a key given twice in one object is refused too)."""
         if not isinstance(text, (str, bytes, bytearray)):
             raise SnapshotError(
                 f"the {what} must be JSON text (str or bytes), got {type(text).__name__}"
             )
+        _refuse_repeated_keys(text, what)
         return cls(_json.loads(text, what, error=SnapshotError), what)
 
     @classmethod

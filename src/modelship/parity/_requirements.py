@@ -32,7 +32,10 @@ from modelship.parity._errors import (
 )
 from modelship.parity._installed import (
     MAX_TEXT,
+    PackageSource,
+    different_commit,
     installed_packages,
+    installed_sources,
     module_distributions,
     module_providers,
     normalize_name,
@@ -837,8 +840,10 @@ class PackageMismatch:
 
     ``installed`` is ``None`` when the distribution is not installed at all; ``change``
     is ``"missing"``, ``"major"``, ``"minor"``, ``"patch"``, ``"label"`` (the same
-    release, another pre-release, post-release, dev or local label) or ``"unknown"`` (a
-    version without a release number: see :func:`version_change`). ``marker`` is the
+    release, another pre-release, post-release, dev or local label), ``"unknown"`` (a
+    version without a release number: see :func:`version_change`) or ``"source"`` (the
+    same version from another git commit: ``recorded_source`` and
+    ``installed_source`` say which). ``marker`` is the
     pin's marker when it could not be evaluated here: the pin was checked as needed, and
     the message says so.
 
@@ -853,6 +858,8 @@ class PackageMismatch:
     recorded: str
     installed: str | None
     marker: str | None = None
+    recorded_source: str | None = None
+    installed_source: str | None = None
 
     @property
     def change(self) -> str:
@@ -866,7 +873,10 @@ class PackageMismatch:
         """
         if self.installed is None:
             return "missing"
-        return version_change(self.recorded, self.installed) or "patch"
+        change = version_change(self.recorded, self.installed)
+        if change is None and self.recorded_source is not None:
+            return "source"
+        return change or "patch"
 
     def __str__(self) -> str:
         unknown = "" if self.marker is None else unevaluated_marker(self.marker, "here", "checked")
@@ -874,6 +884,13 @@ class PackageMismatch:
             return (
                 f"{self.package}: the model was saved with {self.recorded}, it is not "
                 f"installed{unknown}"
+            )
+        if self.change == "source":
+            return (
+                f"{self.package}: the model was saved with {self.recorded} from "
+                f"{self.recorded_source}, {self.installed} from {self.installed_source} is "
+                f"installed (the code may differ at the same version); install {self.package} "
+                f"from {self.recorded_source}{unknown}"
             )
         how = describe_change(self.recorded, self.installed, self.change)
         return (
@@ -899,6 +916,7 @@ def check_installed(
     strict: bool = False,
     what: str = "",
     stacklevel: int = 2,
+    sources: Mapping[str, PackageSource] | None = None,
 ) -> tuple[PackageMismatch, ...]:
     """Compare the recorded versions of the distributions a model needs with this environment.
 
@@ -912,6 +930,14 @@ def check_installed(
     :class:`EnvironmentMismatch` listing them all. ``what`` (``"fraud version 3"``)
     starts each message; ``stacklevel`` is as for :func:`warnings.warn` called here (the
     default points at the caller of ``check_installed``).
+
+    ``sources`` are where the distributions were installed from when the model was saved
+    (:attr:`EnvironmentSnapshot.package_sources`, by normalised name): a needed
+    distribution installed here at the recorded version from another git commit than
+    the recorded one (:func:`compare`'s ``package_source`` rule) is a mismatch too, of
+    change ``"source"``. An editable or local-directory install is not, nor an archive
+    with another digest (a rebuilt wheel of the same code has one): ``compare`` reports
+    them, as advisory.
 
     Returns
     -------
@@ -942,12 +968,36 @@ def check_installed(
     """
     mismatches = []
     check_requirements(requirements)
+    if sources is not None and not (
+        isinstance(sources, Mapping)
+        and all(isinstance(source, PackageSource) for source in sources.values())
+    ):
+        raise ConfigError(
+            "sources must map distribution names to PackageSource "
+            "(EnvironmentSnapshot.package_sources), or be None"
+        )
+    recorded_sources = {normalize_name(str(k)): v for k, v in (sources or {}).items()}
     for name, recorded, marker in needed_pins(requirements):
         installed = _installed_version(name)
         # As compare() judges it: "26.1" recorded and "26.1.0" installed are one release.
         if installed is None or version_change(recorded, installed) is not None:
             mismatches.append(
                 PackageMismatch(package=name, recorded=recorded, installed=installed, marker=marker)
+            )
+            continue
+        if sources is None:
+            continue
+        before, now = recorded_sources.get(name), installed_sources().get(name)
+        if different_commit(before, now):
+            mismatches.append(
+                PackageMismatch(
+                    package=name,
+                    recorded=recorded,
+                    installed=installed,
+                    marker=marker,
+                    recorded_source=str(before),
+                    installed_source=str(now),
+                )
             )
     prefix = f"{what}: " if what else ""
     if strict and mismatches:

@@ -28,6 +28,8 @@ _SEVERITY_FIELDS = (
     "package_patch",
     "package_missing",
     "package_unknown",
+    "package_source",
+    "package_source_unverified",
     "architecture",
     "os",
     "blas",
@@ -83,6 +85,8 @@ class ParityRules:
     package_patch: Severity | None = attrs.field(default=_A, converter=_severity)
     package_missing: Severity | None = attrs.field(default=_B, converter=_severity)
     package_unknown: Severity | None = attrs.field(default=_B, converter=_severity)
+    package_source: Severity | None = attrs.field(default=_B, converter=_severity)
+    package_source_unverified: Severity | None = attrs.field(default=_A, converter=_severity)
     architecture: Severity | None = attrs.field(default=_B, converter=_severity)
     os: Severity | None = attrs.field(default=_A, converter=_severity)
     blas: Severity | None = attrs.field(default=_A, converter=_severity)

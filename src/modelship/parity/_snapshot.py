@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import fnmatch
+import hashlib
 import importlib
 import importlib.metadata
 import json
@@ -28,6 +29,7 @@ import platform
 import re
 import reprlib
 import shutil
+import stat
 import subprocess
 import time
 from collections.abc import Iterable, Mapping
@@ -39,8 +41,15 @@ import attrs
 from modelship._shown import ascii_digits, brief, printable
 from modelship.parity._errors import SnapshotError
 from modelship.parity._installed import (
+    ARCHIVE_HASH,
+    COMMIT_ID,
     MAX_TEXT,
+    MAX_URL,
+    SOURCE_KINDS,
+    VCS_NAME,
+    PackageSource,
     installed_packages,
+    installed_sources,
     normalize_name,
     pin_conflict,
     unicode_text,
@@ -57,8 +66,10 @@ __all__ = [
     "normalize_name",
 ]
 
-SNAPSHOT_SCHEMA_VERSION = 1
-"""Version of the JSON layout written by :meth:`EnvironmentSnapshot.to_json`."""
+SNAPSHOT_SCHEMA_VERSION = 2
+"""Version of the JSON layout written by :meth:`EnvironmentSnapshot.to_json`. 2 added
+``package_sources``, ``timezone_digest`` and ``timezone_now`` and records ``locale`` as
+``setlocale(LC_CTYPE)`` names it; 1 (still read) as ``locale.getlocale()`` did."""
 
 DEFAULT_ENV_ALLOWLIST = (
     "OMP_NUM_THREADS",
@@ -146,6 +157,28 @@ def _allowlist_field(value: Iterable[str] | None) -> tuple[str, ...] | None:
     return tuple(
         pattern for pattern in value if not (isinstance(pattern, str) and is_secret(pattern))
     )
+
+
+def _sources_field(
+    value: Mapping[str, PackageSource] | None,
+) -> dict[str, PackageSource] | None:
+    """The recorded sources by normalised name, or None (unknown: an older snapshot)."""
+    if value is None:
+        return None
+    sources: dict[str, PackageSource] = {}
+    for name, source in _mapping("package_sources", value).items():
+        if not isinstance(source, PackageSource):
+            raise SnapshotError(
+                "EnvironmentSnapshot: 'package_sources' must map distribution names to "
+                f"PackageSource, got an item of type {type(source).__name__}"
+            )
+        key = normalize_name(str(name))
+        if sources.setdefault(key, source) != source:
+            raise SnapshotError(
+                f"EnvironmentSnapshot: 'package_sources' gives {key!r} (PEP 503) two "
+                "different sources; keep one"
+            )
+    return dict(sorted(sources.items()))
 
 
 def _records(field: str, kind: type[Any], value: Iterable[Any]) -> tuple[Any, ...]:
@@ -246,6 +279,18 @@ class EnvironmentSnapshot:
     gpus : tuple of Gpu
     blas : tuple of BlasLibrary
     locale, encoding, timezone : str, optional
+        ``locale`` as ``setlocale(LC_CTYPE)`` names it (``C.UTF-8``); ``timezone`` the
+        zone in effect: ``$TZ``'s or ``/etc/localtime``'s zone file named under the
+        zoneinfo folder, links resolved (``US/Eastern`` is ``America/New_York``), a copied
+        file identified by its bytes (``"unknown (file)"`` when none matches), ``UTC``
+        for an empty ``$TZ``, or a POSIX rule (``EST5EDT``) as given.
+    timezone_digest : str, optional
+        ``"sha256:<hex>"`` of the zone file in effect: two snapshots with one digest are
+        in one zone whatever its names. ``None`` without a zone file, or in a snapshot
+        written before modelship recorded it.
+    timezone_now : str, optional
+        The zone's abbreviation and UTC offset at capture (``"CST UTC+08:00"``), for a
+        person reading the snapshot; not compared (it changes with daylight saving).
     env : Mapping[str, str]
         Allow-listed environment variables; never a credential (see :func:`is_secret`).
         Each name is a shell variable name (letters, digits and ``_``, not starting with a
@@ -265,6 +310,13 @@ class EnvironmentSnapshot:
         leaves out such a variable.
         At most 1000 entries, each of letters, digits, ``_`` and the pattern characters
         ``*?[]!-`` (nothing else can match a variable name).
+    package_sources : Mapping[str, PackageSource], optional
+        Where each distribution installed from something other than a package index came
+        from, as its PEP 610 ``direct_url.json`` says: a version control commit, an
+        archive and its hash, a local directory (editable or not); a URL is recorded
+        without its user information, query and fragment, so never with a credential.
+        A distribution from an index has none. ``None`` when unknown (a snapshot written
+        before modelship recorded sources, or built by hand).
     captured_at : str
         ISO-8601 UTC time of the capture.
 
@@ -305,9 +357,14 @@ class EnvironmentSnapshot:
     locale: str | None = None
     encoding: str | None = None
     timezone: str | None = None
+    timezone_digest: str | None = None
+    timezone_now: str | None = None
     env: Mapping[str, str] = attrs.field(factory=dict, converter=_env)
     env_allowlist: tuple[str, ...] | None = attrs.field(default=None, converter=_allowlist_field)
     env_withheld: tuple[str, ...] = attrs.field(default=(), converter=_withheld_field)
+    package_sources: Mapping[str, PackageSource] | None = attrs.field(
+        default=None, converter=_sources_field
+    )
     captured_at: str = ""
 
     def __repr__(self) -> str:
@@ -500,6 +557,9 @@ class EnvironmentSnapshot:
             and any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
         }
         meminfo, cgroups = _meminfo(), _Cgroups()
+        zone, zone_digest = _zone()
+        if zone is not None:
+            zone = unicode_text(zone)
         return cls(
             python_version=platform.python_version(),
             python_implementation=platform.python_implementation(),
@@ -517,9 +577,12 @@ class EnvironmentSnapshot:
             blas=_blas(),
             locale=_locale(),
             encoding=locale.getpreferredencoding(False),
-            timezone=_timezone(),
+            timezone=zone,
+            timezone_digest=zone_digest,
+            timezone_now=_zone_now(),
             env=env,
             env_allowlist=patterns if len(patterns) <= MAX_ALLOWLIST else None,
+            package_sources=installed_sources(),
             captured_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         )
 
@@ -537,7 +600,7 @@ class EnvironmentSnapshot:
         >>> from modelship.parity import EnvironmentSnapshot
         >>> snap = EnvironmentSnapshot.capture()
         >>> snap.to_dict()["schema_version"], type(snap.to_dict()["gpus"]).__name__
-        (1, 'list')
+        (2, 'list')
         >>> EnvironmentSnapshot.from_dict(snap.to_dict()) == snap
         True
         """
@@ -554,6 +617,15 @@ class EnvironmentSnapshot:
             document["env_withheld"] = list(self.env_withheld)
         else:  # as a snapshot written before modelship recorded them, which reads the same
             del document["env_withheld"]
+        for name in ("timezone_digest", "timezone_now"):
+            if document[name] is None:  # as a snapshot written before modelship recorded it
+                del document[name]
+        if self.package_sources is None:  # unknown: as a snapshot written before sources
+            del document["package_sources"]
+        else:
+            document["package_sources"] = {
+                name: source.to_dict() for name, source in sorted(self.package_sources.items())
+            }
         return {"schema_version": SNAPSHOT_SCHEMA_VERSION, **document}
 
     def to_json(self, *, indent: int | None = 2) -> str:
@@ -655,9 +727,12 @@ def _fields(doc: JsonDocument) -> dict[str, Any]:
         "locale": doc.opt_text("locale", required=True),
         "encoding": doc.opt_text("encoding", required=True),
         "timezone": doc.opt_text("timezone", required=True),
+        "timezone_digest": _zone_digest(doc),
+        "timezone_now": _zone_now_text(doc),
         "env": _env_names(doc),
         "env_allowlist": _allowlist_patterns(doc),
         "env_withheld": _withheld_names(doc),
+        "package_sources": _package_sources(doc),
         "captured_at": _captured_at(doc),
     }
 
@@ -728,6 +803,95 @@ def _allowlist_patterns(doc: JsonDocument) -> tuple[str, ...] | None:
                 "'OMP_*')"
             )
     return tuple(value)
+
+
+_SOURCE_FIELDS = tuple(field.name for field in attrs.fields(PackageSource))
+
+
+def _package_sources(doc: JsonDocument) -> dict[str, PackageSource] | None:
+    """A stored ``package_sources``: None when missing (an older snapshot) or null, else
+    an object of distribution name to source, every field checked."""
+    value = doc.doc.get("package_sources")
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise SnapshotError(
+            f"{doc.what}: 'package_sources' must be an object of distribution name to "
+            f"source, or null, got {type(value).__name__}"
+        )
+    sources: dict[str, PackageSource] = {}
+    for name, record in value.items():
+        if not (isinstance(name, str) and name.strip() and len(name) <= MAX_TEXT):
+            raise SnapshotError(
+                f"{doc.what}: 'package_sources' has {reprlib.repr(name)}, which is not a "
+                f"distribution name (at most {MAX_TEXT} characters)"
+            )
+        if not isinstance(record, dict):
+            raise SnapshotError(
+                f"{doc.what}: 'package_sources'[{reprlib.repr(name)}] must be an object, got "
+                f"{type(record).__name__}"
+            )
+        source = _source(JsonDocument(record, f"{doc.what} package_sources[{name!r:.60}]"))
+        if sources.setdefault(normalize_name(name), source) != source:
+            raise SnapshotError(
+                f"{doc.what}: 'package_sources' gives {normalize_name(name)!r} (PEP 503) two "
+                "different sources; keep one"
+            )
+    return sources
+
+
+def _source(record: JsonDocument) -> PackageSource:
+    record.only(*_SOURCE_FIELDS)
+    kind = record.text("kind")
+    if kind not in SOURCE_KINDS:
+        raise SnapshotError(
+            f"{record.what}: 'kind' must be one of {', '.join(SOURCE_KINDS)}, got "
+            f"{reprlib.repr(kind)}"
+        )
+    url = record.opt_text("url", required=True)
+    if url is not None and len(url) > MAX_URL:
+        raise SnapshotError(f"{record.what}: 'url' is longer than {MAX_URL} characters")
+    editable = record.doc.get("editable", False)
+    if not isinstance(editable, bool):
+        raise SnapshotError(
+            f"{record.what}: 'editable' must be true or false, got {type(editable).__name__}"
+        )
+    fields: dict[str, str | None] = {}
+    for key, pattern, form in (
+        ("vcs", VCS_NAME, "a version control system's name ('git')"),
+        ("commit_id", COMMIT_ID, "a commit id (letters, digits and ._:+-)"),
+        ("archive_hash", ARCHIVE_HASH, "'<algorithm>=<digest>' ('sha256=...')"),
+    ):
+        text = record.opt_text(key, required=True)
+        if text is not None and not pattern.fullmatch(text):
+            raise SnapshotError(f"{record.what}: {key!r} must be {form} or null")
+        fields[key] = text
+    return PackageSource(kind=kind, url=url, editable=editable, **fields)
+
+
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+def _zone_digest(doc: JsonDocument) -> str | None:
+    """A stored ``timezone_digest``: None when missing (an older snapshot) or null."""
+    digest = doc.opt_text("timezone_digest")
+    if digest is not None and not _DIGEST.fullmatch(digest):
+        raise SnapshotError(
+            f"{doc.what}: 'timezone_digest' must be 'sha256:' and 64 lower-case hex digits, "
+            f"or null, got {reprlib.repr(digest)}"
+        )
+    return digest
+
+
+def _zone_now_text(doc: JsonDocument) -> str | None:
+    """A stored ``timezone_now``: None when missing (an older snapshot) or null."""
+    text = doc.opt_text("timezone_now")
+    if text is not None and len(text) > 2 * _ZONE_ABBREVIATION:
+        raise SnapshotError(
+            f"{doc.what}: 'timezone_now' must be at most {2 * _ZONE_ABBREVIATION} "
+            f"characters (an abbreviation and a UTC offset), got {reprlib.repr(text)}"
+        )
+    return text
 
 
 def _bounded(doc: JsonDocument, key: str, minimum: int, maximum: int) -> int | None:
@@ -1239,6 +1403,16 @@ def _numpy_config_blas() -> tuple[BlasLibrary, ...]:
 
 
 def _locale() -> str | None:
+    """The locale in effect for character types, as the C library names it:
+    ``setlocale(LC_CTYPE)`` queried (no locale given: nothing changes). Not
+    ``locale.getlocale()``, whose alias table names ``C.UTF-8`` ``en_US.UTF-8``, a locale
+    that sorts and classifies otherwise (and may not be installed)."""
+    try:
+        current = locale.setlocale(locale.LC_CTYPE)
+    except (locale.Error, ValueError):
+        current = None
+    if current:
+        return unicode_text(current)
     try:
         language, encoding = locale.getlocale()
     except ValueError:
@@ -1246,11 +1420,6 @@ def _locale() -> str | None:
     if language is None:
         return None
     return unicode_text(f"{language}.{encoding}" if encoding else language)
-
-
-def _timezone() -> str | None:
-    zone = _zone()
-    return None if zone is None else unicode_text(zone)
 
 
 def zone_name(zone: str) -> str:
@@ -1268,18 +1437,162 @@ def zone_name(zone: str) -> str:
     return name if found and name else zone
 
 
-def _zone() -> str | None:
-    tz = os.environ.get("TZ")
-    if tz:
-        # ":/usr/share/zoneinfo/Etc/UTC" names the zone Etc/UTC, as /etc/localtime's target does
-        return zone_name(tz)
+ZONEINFO = "/usr/share/zoneinfo"
+"""Where the C library finds time zone files when ``$TZDIR`` does not say."""
+
+MAX_ZONE_FILES = 4000
+"""Most entries (files and folders) under the zoneinfo folder walked to find the zone of
+an ``/etc/localtime`` copied there rather than linked (tzdata has about 600 zones in a
+few dozen folders): past it, the zone is recorded as
+:data:`UNKNOWN_ZONE`, with its file's digest."""
+
+MAX_ZONE_FILE = 1 << 20
+"""Most bytes of a time zone file read; TZif files are a few kilobytes."""
+
+UNKNOWN_ZONE = "unknown (file)"
+"""The ``timezone`` of a snapshot whose zone file names no zone (a copy matching no file
+under the zoneinfo folder): its ``timezone_digest`` still identifies it."""
+
+# A zone name as tzdata spells its files: no "..", no leading "/".
+_ZONE_PATH = re.compile(r"[A-Za-z0-9_+-]+(?:/[A-Za-z0-9_+-]+)*")
+_TZIF = b"TZif"
+
+
+def zoneinfo_root() -> str:
+    """The zoneinfo folder this process's C library reads: ``$TZDIR``, else
+    :data:`ZONEINFO`."""
+    return os.environ.get("TZDIR") or ZONEINFO
+
+
+def zone_in_root(path: str, root: str | None = None) -> str | None:
+    """The zone name of the file ``path`` once every link is resolved, when it lies under
+    the zoneinfo folder (its ``posix/`` tree read as the zone itself); None otherwise.
+
+    Examples
+    --------
+    >>> from modelship.parity._snapshot import zone_in_root
+    >>> zone_in_root("/usr/share/zoneinfo/posix/Europe/Paris", "/usr/share/zoneinfo")
+    'Europe/Paris'
+    """
+    root = zoneinfo_root() if root is None else root
     try:
-        target = os.readlink("/etc/localtime")
+        real, base = os.path.realpath(path), os.path.realpath(root)
+    except (OSError, ValueError):
+        return None
+    if not real.startswith(base.rstrip(os.sep) + os.sep):
+        return None
+    name = os.path.relpath(real, base).replace(os.sep, "/")
+    name = name.removeprefix("posix/")
+    return name if _ZONE_PATH.fullmatch(name) else None
+
+
+def _zone_bytes(path: str) -> bytes | None:
+    """The bytes of a regular zone file (at most :data:`MAX_ZONE_FILE`), else None."""
+    try:
+        # Non-blocking, then checked: a FIFO or a device must not block the capture.
+        handle = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except (OSError, ValueError):
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(handle).st_mode):
+            return None
+        with os.fdopen(os.dup(handle), "rb") as file:
+            return file.read(MAX_ZONE_FILE)
     except OSError:
-        target = ""
-    if "zoneinfo/" in target:
-        return target.split("zoneinfo/", 1)[1]
-    text = _read_small(Path("/etc/timezone"))
-    if text and text.strip():
-        return text.strip()
-    return time.tzname[0] or None
+        return None
+    finally:
+        os.close(handle)
+
+
+_IDENTIFIED_MAX = 64
+_IDENTIFIED: dict[str, str | None] = {}  # digest to zone, per process: tzdata rarely changes
+
+
+def _identified(data: bytes, digest: str, root: str) -> str | None:
+    """The zone under ``root`` whose file holds ``data``: the first found walking it in
+    sorted order, ``posix/`` and ``right/`` skipped and links not followed, comparing
+    sizes first and at most :data:`MAX_ZONE_FILES` entries (files and folders: a tree
+    of empty folders is bounded too); None when none does."""
+    key = f"{root}\0{digest}"
+    if key in _IDENTIFIED:
+        return _IDENTIFIED[key]
+    found: str | None = None
+    seen = 0
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not (folder == root and d in ("posix", "right")))
+        seen += len(dirs)  # each folder is an entry read, though it holds no file
+        if seen > MAX_ZONE_FILES:
+            break
+        for name in sorted(files):
+            seen += 1
+            if seen > MAX_ZONE_FILES:
+                break
+            path = os.path.join(folder, name)
+            try:
+                if os.path.islink(path) or os.path.getsize(path) != len(data):
+                    continue
+            except OSError:
+                continue
+            if _zone_bytes(path) == data:
+                found = zone_in_root(path, root)
+                break
+        if found is not None or seen > MAX_ZONE_FILES:
+            break
+    if len(_IDENTIFIED) >= _IDENTIFIED_MAX:  # bound: a process meets one or two zone files
+        _IDENTIFIED.clear()
+    _IDENTIFIED[key] = found
+    return found
+
+
+def _zone_file(path: str) -> tuple[str, str | None]:
+    """The zone the file ``path`` holds and its ``sha256:`` digest: its name under the
+    zoneinfo folder once links are resolved, else the name of the zone file with the
+    same bytes, else :data:`UNKNOWN_ZONE`. A missing or unreadable file is UTC, as the C
+    library reads it."""
+    data = _zone_bytes(path)
+    if data is None or not data.startswith(_TZIF):
+        return "UTC", None  # glibc: no readable zone file, no zone: UTC
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    root = zoneinfo_root()
+    name = zone_in_root(path, root) or _identified(data, digest, root)
+    return name or UNKNOWN_ZONE, digest
+
+
+def _zone() -> tuple[str | None, str | None]:
+    """The time zone in effect and its file's digest, as the C library reads ``$TZ``: unset
+    is ``/etc/localtime``'s zone (a link resolved, a copy identified by its bytes); empty
+    is UTC; ``:path`` or a path is that file's zone; a zone name is its file's, links
+    resolved (``US/Eastern`` is ``America/New_York``); a POSIX rule (``EST5EDT``, when no
+    file has that name) is itself. On a system without zoneinfo files (Windows), what
+    ``time.tzname`` says."""
+    tz = os.environ.get("TZ")
+    if tz is None:
+        if os.name != "posix":
+            return (time.tzname[0] or None), None
+        return _zone_file("/etc/localtime")
+    if tz in ("", ":"):
+        return "UTC", None
+    spec = tz[1:] if tz.startswith(":") else tz
+    if spec.startswith("/"):
+        return _zone_file(spec)
+    if _ZONE_PATH.fullmatch(spec) and os.path.isfile(os.path.join(zoneinfo_root(), spec)):
+        return _zone_file(os.path.join(zoneinfo_root(), spec))
+    return zone_name(tz), None
+
+
+def _zone_now() -> str | None:
+    """What the clock says now: the zone's abbreviation and UTC offset (``CST
+    UTC+08:00``), so that a reader sees the zone in effect whatever its name."""
+    try:
+        now = time.localtime()
+        offset = now.tm_gmtoff
+    except (OSError, ValueError, OverflowError, AttributeError):
+        return None
+    sign, offset = ("-" if offset < 0 else "+"), abs(offset)
+    hours, minutes = divmod(offset // 60, 60)
+    abbreviation = unicode_text(now.tm_zone or "").strip()[:_ZONE_ABBREVIATION]
+    utc = f"UTC{sign}{hours:02d}:{minutes:02d}"
+    return utc if abbreviation in ("", "UTC") else f"{abbreviation} {utc}"
+
+
+_ZONE_ABBREVIATION = 16

@@ -20,19 +20,27 @@ from __future__ import annotations
 
 import hashlib
 import io
+import warnings
 from collections.abc import Callable, Mapping
 from typing import IO, Any, Protocol, TypeVar
 
 import attrs
 
 from modelship._json import NewerVersionError
-from modelship.errors import ConfigError, IntegrityError
-from modelship.parity._errors import ArtifactScanError, InvalidEnvironmentDocument, SnapshotError
+from modelship.errors import ConfigError, IntegrityError, ModelshipError
+from modelship.parity._errors import (
+    ArtifactScanError,
+    EnvironmentMismatchWarning,
+    InvalidEnvironmentDocument,
+    SnapshotError,
+)
+from modelship.parity._installed import installed_sources
 from modelship.parity._registration import ENVIRONMENT_ROLE, REQUIREMENTS_ROLE
 from modelship.parity._requirements import (
     PackageMismatch,
     Requirements,
     check_installed,
+    needed_pins,
     resolve_requirements,
 )
 from modelship.parity._scan import ArtifactScan, StreamingScan, scan_artifact
@@ -346,20 +354,77 @@ def stored_requirements(mv: _Version) -> Requirements | None:
     return _stored(mv, REQUIREMENTS_ROLE, Requirements)
 
 
-def check_before_load(mv: _Version, *, strict: bool) -> tuple[PackageMismatch, ...]:
+def _vcs_installed(requirements: Requirements) -> bool:
+    """Whether a distribution ``requirements`` needs here is installed from a version
+    control commit: the one case where the stored snapshot's sources can give a
+    mismatch (another commit of the same version). Reads only the cached listing."""
+    sources = installed_sources()
+    if not sources:
+        return False
+    for name, _version, _marker in needed_pins(requirements):
+        source = sources.get(name)
+        if source is not None and source.kind == "vcs" and source.identity is not None:
+            return True
+    return False
+
+
+def _read_environment(mv: _Version, source: object | None) -> EnvironmentSnapshot | None:
+    """The stored environment snapshot: from the copy the record holds, else read from
+    ``source`` now; None when the version has none, or the record holds no copy and there
+    is no ``source``.
+
+    Raises
+    ------
+    InvalidEnvironmentDocument, IntegrityError
+        When the stored document is not a valid snapshot, or its bytes are damaged.
+    ModelshipError
+        When ``source`` cannot read it (a store error).
+    """
+    if ENVIRONMENT_ROLE not in mv.attachments:
+        return None
+    held = getattr(mv, "held", None)
+    if held is not None:
+        try:
+            held(ENVIRONMENT_ROLE)
+        except ConfigError as exc:
+            if type(exc) is not ConfigError:
+                raise  # a damaged copy: its own error, said precisely
+            read_through = getattr(mv, "read_through", None)
+            if source is None or read_through is None:
+                return None  # no copy held, and nothing to read one with
+            mv = read_through(source, roles=(ENVIRONMENT_ROLE,))
+    return stored_environment(mv)
+
+
+def check_before_load(
+    mv: _Version, *, strict: bool, source: object | None = None
+) -> tuple[PackageMismatch, ...]:
     """Compare what ``mv`` needs with what is installed, before it is unpickled.
 
-    Every needed distribution installed at another version (or missing) gives an
+    Every needed distribution installed at another version (or missing), or at the
+    recorded version from another git commit than the stored environment snapshot
+    records (:attr:`EnvironmentSnapshot.package_sources`), gives an
     :class:`EnvironmentMismatchWarning` naming the version, the package, the recorded and
     the installed version; under ``strict=True``, one :class:`EnvironmentMismatch` listing
     them all instead. A version without requirements passes.
+
+    The stored snapshot is read only when a needed distribution is installed here from a
+    git (version control) commit, the one case it can change the answer: from the copy
+    the record holds (``reg.get``'s records hold it), else from ``source`` (the
+    registry, as :meth:`~modelship.Registry.load` passes it). A snapshot that cannot be
+    read then (damaged, forged, or written by a newer modelship) skips the source check
+    with an :class:`EnvironmentMismatchWarning` saying so; under ``strict=True`` its
+    error is raised instead.
 
     Raises
     ------
     EnvironmentMismatch
         With ``strict=True`` and a mismatch.
     InvalidEnvironmentDocument
-        When the stored requirements are not valid.
+        When the stored requirements are not valid; with ``strict=True``, also when the
+        stored snapshot needed for the source check is not.
+    IntegrityError
+        With ``strict=True``, when the bytes of that snapshot do not match their digest.
 
     Examples
     --------
@@ -373,7 +438,30 @@ def check_before_load(mv: _Version, *, strict: bool) -> tuple[PackageMismatch, .
     requirements = stored_requirements(mv)
     if requirements is None:
         return ()
+    # Where each needed distribution was installed from, when the stored snapshot says:
+    # the same version from another commit is other code.
+    sources = None
+    if _vcs_installed(requirements):
+        try:
+            environment = _read_environment(mv, source)
+        except ModelshipError as exc:
+            if strict:
+                raise
+            warnings.warn(
+                f"{mv.name} version {mv.version}: the stored environment snapshot could not "
+                f"be read ({exc}), so whether the distributions installed from git are the "
+                "recorded commits was not checked; loading anyway (strict_environment=True "
+                "refuses)",
+                EnvironmentMismatchWarning,
+                stacklevel=3,
+            )
+            environment = None
+        sources = None if environment is None else environment.package_sources
     # Warnings point at the caller of Registry.load: check_installed, here, load, caller.
     return check_installed(
-        requirements, strict=strict, what=f"{mv.name} version {mv.version}", stacklevel=4
+        requirements,
+        strict=strict,
+        what=f"{mv.name} version {mv.version}",
+        stacklevel=4,
+        sources=sources,
     )

@@ -999,8 +999,16 @@ class Registry:
         A version that recorded its requirements (see :meth:`register`) is checked
         against the installed distributions first: a package at another version warns
         (:class:`~modelship.parity.EnvironmentMismatchWarning`, naming the package, the
-        recorded and the installed version), and ``strict_environment=True`` refuses
-        with :class:`~modelship.parity.EnvironmentMismatch` before a byte is unpickled.
+        recorded and the installed version), so does one at the recorded version installed
+        from another git commit than the stored environment snapshot records, and
+        ``strict_environment=True`` refuses with
+        :class:`~modelship.parity.EnvironmentMismatch` before a byte is unpickled. The
+        snapshot is read only when a needed package is installed here from git; if it
+        cannot be read then (damaged, forged, written by a newer modelship), the commit
+        check is skipped with an :class:`~modelship.parity.EnvironmentMismatchWarning`
+        saying so, and ``strict_environment=True`` refuses with its error
+        (:class:`~modelship.parity.InvalidEnvironmentDocument` or
+        :class:`~modelship.IntegrityError`) instead.
 
         Examples
         --------
@@ -1017,7 +1025,9 @@ class Registry:
         pinned = None if serializer is None else get_serializer(serializer)
         if not isinstance(allow_pickle, bool):
             raise ConfigError(f"allow_pickle must be True or False, got {allow_pickle!r}")
-        # Of the documents, only the requirements are needed, to check them before loading.
+        # Of the documents, only the requirements are needed, to check them before loading;
+        # the environment snapshot (where each package was installed from) is read by
+        # check_before_load only when a needed package is installed here from git.
         bare = self._get(name, ref, include_archived=include_archived)
         mv = bare.read_through(self, roles=(REQUIREMENTS_ROLE,))
         what = f"{mv.name} {mv.version}"
@@ -1028,7 +1038,7 @@ class Registry:
         else:
             codec = pinned_codec(pinned, mv.artifact.serializer, what)
         check_allowed(codec, what, allow_pickle=allow_pickle, pinned=pinned)
-        check_before_load(mv, strict=strict_environment)
+        check_before_load(mv, strict=strict_environment, source=self)
         return load_artifact(self.store, mv.artifact, codec, f"{mv.name} {mv.version}", progress)
 
     def download(  # noqa: PLR0913 - public download(): keyword-only options, each documented
