@@ -270,7 +270,9 @@ def test_prometheus_credentials_are_never_shown(
     from modelship.deploy._spec import SpecFile
 
     spec = SpecFile.read(spec_file(tmp_path)).spec(variables={"VERSION": "2"})
-    args = argparse.Namespace(prometheus="http://ops:s3cret@127.0.0.1:9", spec="x.json")
+    args = argparse.Namespace(
+        prometheus="http://ops:s3cret@127.0.0.1:9", spec="x.json", model="fraud"
+    )
     monitoring = _cli._canary_gate(args, spec)
     try:
         assert monitoring.gated is not None

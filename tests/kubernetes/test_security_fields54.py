@@ -76,11 +76,31 @@ def read(container: dict[str, Any] | None = None, pod: dict[str, Any] | None = N
             "containers[0].securityContext",
             "remove one of the two",
         ),
+        (None, {"seccompProfile": {}}, "seccompProfile", "type is required"),
+        ({"appArmorProfile": {"type": None}}, None, "appArmorProfile", "type is required"),
         (
-            {"capabilities": {"add": ["sys_admin"]}, "allowPrivilegeEscalation": False},
+            {"seccompProfile": {"type": "Localhost", "localhostProfile": "/var/lib/a.json"}},
             None,
-            "containers[0].securityContext",
-            "can always gain privileges",
+            "seccompProfile.localhostProfile",
+            "must be a relative path",
+        ),
+        (
+            None,
+            {"seccompProfile": {"type": "Localhost", "localhostProfile": "x/../../a.json"}},
+            "seccompProfile.localhostProfile",
+            "without '..'",
+        ),
+        (
+            None,
+            {"seccompProfile": {"type": "RuntimeDefault", "localhostProfile": ""}},
+            "seccompProfile",
+            "only be set with type Localhost",
+        ),
+        (
+            {"appArmorProfile": {"type": "Localhost", "localhostProfile": "  "}},
+            None,
+            "appArmorProfile",
+            "needs localhostProfile",
         ),
     ],
 )
@@ -173,6 +193,13 @@ def test_a_whole_reference_is_read_as_the_number_it_spells() -> None:
             },
             variables={"UID": "1"},
         )
+
+
+def test_sys_admin_without_the_prefix_passes_as_the_api_server_lets_it() -> None:
+    # The API server compares the text "CAP_SYS_ADMIN"; refusing other spellings would
+    # only push users to drop allowPrivilegeEscalation: false.
+    context = {"capabilities": {"add": ["SYS_ADMIN"]}, "allowPrivilegeEscalation": False}
+    assert read(context).containers[0].security_context == context
 
 
 def test_valid_contexts_unknown_new_fields_and_nulls_pass_as_written() -> None:

@@ -329,19 +329,20 @@ def _one_bad_stretch(clock: _Clock, bad: tuple[float, float], until: float) -> I
 
 
 @pytest.mark.parametrize(
-    ("duration", "interval", "bad", "last"),
+    ("duration", "interval", "bad", "judged"),
     [
-        # one bad minute judged at 120; the cut evaluation at 120.5 read (60.5, 120.5] again
-        (120.5, 60.0, (60.0, 120.0), (120.5, 0.5, "inconclusive")),
-        # --interval 45 --duration 600: a bad 45 s judged at 585, read again at 600
-        (600.0, 45.0, (540.0, 585.0), (600.0, 15.0, "pass")),
+        # one bad minute judged at 120; a last evaluation at 120.5 (a whole window, since
+        # stop 54) would read (60.5, 120.5] again: it is not made
+        (120.5, 60.0, (60.0, 120.0), 120.0),
+        # --interval 45 --duration 600: a bad 45 s judged at 585, not read again at 600
+        (600.0, 45.0, (540.0, 585.0), 585.0),
     ],
 )
 def test_a_cut_last_evaluation_does_not_count_the_same_bad_time_twice(
     duration: float,
     interval: float,
     bad: tuple[float, float],
-    last: tuple[float, float, str],
+    judged: float,
 ) -> None:
     clock = _Clock()
     src = _one_bad_stretch(clock, bad, until=duration + 100)
@@ -362,9 +363,9 @@ def test_a_cut_last_evaluation_does_not_count_the_same_bad_time_twice(
     )
     assert log.rolled_back is None
     steps = list(log)
-    assert steps[-2][1].verdict == "fail"  # the bad stretch, judged once
-    decision, step = steps[-1]
-    assert (step.at, decision.window, step.verdict) == last
+    _, step = steps[-1]  # the bad stretch, judged once: the watch ends on it
+    assert (step.at, step.verdict) == (judged, "fail")
+    assert [s.verdict for _, s in steps].count("fail") == 1
 
 
 def test_a_cut_last_evaluation_still_fails_on_bad_time_of_its_own() -> None:
@@ -377,7 +378,8 @@ def test_a_cut_last_evaluation_still_fails_on_bad_time_of_its_own() -> None:
         src, policy, slot="green", window=60.0, interval=60.0, duration=150.0, sleep=clock.sleep
     )
     decision, step = list(log)[-1]
-    assert (step.at, decision.window, step.verdict) == (150.0, 30.0, "fail")
+    # The last evaluation reads a whole window ending at the end (it read 30 s before).
+    assert (step.at, decision.window, step.verdict) == (150.0, 60.0, "fail")
 
 
 def test_a_watch_whose_every_wait_is_whole_reads_whole_windows() -> None:

@@ -110,7 +110,8 @@ def test_the_interval_runs_from_each_evaluation_s_time_not_its_end() -> None:
     assert [step.at for _, step in log] == [0.0, 60.0, 120.0, 150.0]
     # the first is cut at the version's start (since=0, a millisecond of slack); the cut
     # last evaluation reads the time since the one before, and no more
-    assert [decision.window for decision, _ in log] == [0.001, 60.0, 60.0, 30.0]
+    # The last evaluation reads a whole window ending at the end (30 s before stop 54).
+    assert [decision.window for decision, _ in log] == [0.001, 60.0, 60.0, 60.0]
 
 
 def test_a_source_slower_than_the_interval_is_evaluated_again_at_once() -> None:
@@ -129,7 +130,7 @@ def test_errors_in_the_last_seconds_are_read_when_the_last_evaluation_ends_past_
     log = _watch(45.0, duration=280.0, bad=(240.0, 280.0))
     assert log.rolled_back is not None
     assert [step.at for _, step in log][-2:] == [240.0, 285.0]
-    assert _windows(log)[-1] == (240.0, 285.0)
+    assert _windows(log)[-1] == (225.0, 285.0)  # a whole window ending at the end
 
 
 def test_an_evaluation_ending_exactly_at_the_end_needs_no_other() -> None:

@@ -51,7 +51,8 @@ images);
 the registry checks an alias (a usage error, exit 2).
 
 Exit codes: 0 success, 1 a rollout aborted or cut short by a signal (or nothing to roll
-back), 2 an error.
+back), 2 an error (a damaged or changed registry file too, and a ``rollback`` refused
+while the rollout of the version the alias names still runs).
 Machine-readable output is JSON on stdout; messages go to stderr.
 
 Examples
@@ -69,6 +70,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import logging
 import signal
@@ -104,8 +106,8 @@ from modelship._cli_common import (
 )
 from modelship._names import check_alias
 from modelship._rollback._policy import RollbackPolicy
-from modelship._shown import hide_credentials
-from modelship.deploy._errors import DeployError, RollbackUnavailable
+from modelship._shown import hide_credentials, printable
+from modelship.deploy._errors import DeployError, RollbackUnavailable, RolloutInProgress
 from modelship.deploy._gates import MAX_SECONDS, Gate, GatePolicy
 from modelship.deploy._history import DeploymentHistory, RegistryHistory
 from modelship.deploy._lock import runner_gone
@@ -122,9 +124,22 @@ from modelship.deploy._rollout import (
     same_alias,
 )
 from modelship.deploy._spec import DeploymentSpec, SpecFile, Strategy
-from modelship.deploy._strategies import SLOTS, BlueGreen, Canary, Recreate, from_spec
+from modelship.deploy._strategies import (
+    ABORT_CUT_SHORT,
+    SLOTS,
+    BlueGreen,
+    Canary,
+    Recreate,
+    from_spec,
+)
 from modelship.deploy.local import LocalDeployer
-from modelship.errors import ConfigError, Conflict, ModelshipError
+from modelship.errors import (
+    ConfigError,
+    Conflict,
+    IntegrityError,
+    ModelshipError,
+    SigningKeyRequired,
+)
 from modelship.registry._registry import signing_key_of
 
 __all__ = ["add_commands", "build_parser", "main", "roll_alias_back"]
@@ -306,8 +321,9 @@ def _canary_gate(args: argparse.Namespace, spec: DeploymentSpec) -> _Monitoring:
     With ``--prometheus URL``, a canary is gated by
     :func:`~modelship.monitor.policy_gate` over a
     :class:`~modelship.monitor.PrometheusSource` of that URL (5 s timeout, as ``monitor
-    watch``'s default), looking back the longest canary step pause (60 s when every
-    pause is 0; never past the rollout's start), with the limits of :func:`_gate_policy`.
+    watch``'s default) reading only the model's series (``model="<name>"``), looking back
+    the longest canary step pause (60 s when every pause is 0; never past the rollout's
+    start), with the limits of :func:`_gate_policy`.
 
     Raises :class:`~modelship.ConfigError` for ``--prometheus`` with no enabled
     monitoring conditions in the spec, a URL that is not one, or a condition the source
@@ -380,6 +396,10 @@ def _canary_gate(args: argparse.Namespace, spec: DeploymentSpec) -> _Monitoring:
     steps = spec.steps or Canary.DEFAULT_STEPS
     pause = max((step.pause for step in steps), default=0.0) or _GATE_WINDOW
     window = max(pause, _GATE_WINDOW)
+    # Only this model's series: the LocalDeployer names every model's slots blue and
+    # green, so another model's traffic in a slot of that name would be judged too. The
+    # gate reads the rollout's model (args.model) only, as policy_gate does for any
+    # PrometheusSource (its copy for the model shares this one's session).
     source = PrometheusSource(url, timeout=5.0)
     try:
         gate = policy_gate(source, policy, window=window)
@@ -630,6 +650,7 @@ def _cut_short(  # noqa: PLR0913 - what the message says, each needed
     *,
     completed: bool,
     what: str = "rollout",
+    last: tuple[RolloutRecord, bool] | None = None,
 ) -> int:
     """Say what a signal during the ``what`` of ``model`` ``version`` left serving; the
     exit code: 1, unless the rollout had ``completed`` (succeeded, or rolled back for a
@@ -638,6 +659,9 @@ def _cut_short(  # noqa: PLR0913 - what the message says, each needed
     Whether it completed is the rollout's status, never read from what serves: a first
     rollout cut short after its switch is aborted with its version still serving all the
     traffic (there is nothing to send it back to), and the alias was not moved to it.
+    ``last`` is the rollout's record as last saved and whether that save stored it (see
+    :meth:`_Witness.last`): what is said of a deploy cut short is what it says (aborted,
+    its abort cut short by a second signal, or still in progress), not assumed.
     """
     name = _signal_name(signals.first)
     try:
@@ -653,13 +677,47 @@ def _cut_short(  # noqa: PLR0913 - what the message says, each needed
         return EXIT_OK
     where = f"{now.version} was serving" if now is not None else "nothing ready was serving"
     # A deploy cut short is aborted by its strategy; a rollback's switch back just stops.
-    outcome = "it was aborted" if what == "rollout" else "it did not complete"
+    outcome, recorded = "it did not complete", "`modelship deploy history` has its record"
+    if what == "rollout":
+        outcome, recorded = _abort_outcome(last)
     print(
         f"modelship deploy: {name} cut the {what} of {model} {version} short: {outcome} "
-        f"({where}); stopping. `modelship deploy history` has its record",
+        f"({where}); stopping. {recorded}",
         file=sys.stderr,
     )
     return EXIT_FAILED
+
+
+def _abort_outcome(last: tuple[RolloutRecord, bool] | None) -> tuple[str, str]:
+    """What became of a deploy a signal cut short, as its record says (``last``: see
+    :func:`_cut_short`), and where that is recorded."""
+    history = "`modelship deploy history` has its record"
+    if last is None:
+        return "it was aborted", history
+    record, stored = last
+    if record.status is RolloutStatus.IN_PROGRESS:
+        outcome = (
+            f"its abort was cut short (by a second signal) before it was recorded, so the "
+            f"record of rollout {record.id} still says in_progress; traffic and slots are as "
+            "the abort left them: check `modelship deploy status`, and deploy again or move "
+            "the alias with `modelship registry alias`"
+        )
+    elif record.status is not RolloutStatus.ABORTED:
+        outcome = f"rollout {record.id} is recorded {record.status.value}"
+    else:
+        ended = [e for e in record.events if e.kind is EventKind.ABORTED]
+        said = ended[-1].message if ended else ""
+        outcome = (
+            f"it was aborted, but {ABORT_CUT_SHORT}{said.split(ABORT_CUT_SHORT, 1)[1]}"
+            if ABORT_CUT_SHORT in said
+            else "it was aborted"
+        )
+    if not stored:
+        history = (
+            f"its last record could not be saved (see the warnings above): `modelship deploy "
+            f"history` may still show rollout {record.id} as it was before"
+        )
+    return outcome, history
 
 
 #: The longest timer ``setitimer`` takes here (it refuses 1e10 s: OverflowError); 1e9 s is
@@ -801,7 +859,9 @@ def _serve(  # noqa: PLR0913 - apply's parts, each needed
             )
             return EXIT_FAILED
         completed = history.succeeded(version)
-        return _cut_short(dep, signals, args.model, version, completed=completed)
+        return _cut_short(
+            dep, signals, args.model, version, completed=completed, last=history.last(version)
+        )
     _serving_event(
         _noted(
             args,
@@ -854,6 +914,8 @@ class _Witness:
         # Rollout id -> (version, status), since the last look: in the order the rollouts
         # were first saved, so the last one of a version is the one begun last.
         self._statuses: dict[str, tuple[str, RolloutStatus]] = {}
+        # Rollout id -> its record as last saved, and whether that save stored it.
+        self._last: dict[str, tuple[RolloutRecord, bool]] = {}
 
     def save(self, record: RolloutRecord) -> None:
         """Note ``record``'s status (calling ``on_aborted`` if it aborted), save it, then
@@ -864,10 +926,12 @@ class _Witness:
         not raised.
         """
         self._statuses[record.id] = (record.version, record.status)
+        self._last[record.id] = (record, False)
         if record.status is RolloutStatus.ABORTED and self._on_aborted is not None:
             self._on_aborted()
         try:
             self._history.save(record)
+            self._last[record.id] = (record, True)
         finally:
             self._look()
 
@@ -886,6 +950,13 @@ class _Witness:
     def forget(self) -> None:
         """Forget the statuses noted: called before each deploy :meth:`succeeded` asks about."""
         self._statuses.clear()
+        self._last.clear()
+
+    def last(self, version: str) -> tuple[RolloutRecord, bool] | None:
+        """The record of the last rollout of ``version`` saved since :meth:`forget`, as it
+        was last saved, and whether that save stored it; None if none was saved."""
+        found = [kept for kept in self._last.values() if kept[0].version == version]
+        return found[-1] if found else None
 
     def succeeded(self, version: str) -> bool:
         """Whether the last rollout of ``version`` saved since :meth:`forget` succeeded."""
@@ -1057,7 +1128,13 @@ class _AliasFollower:
                 else self._history.succeeded(wanted)
             )
             return _cut_short(
-                self._dep, self._signals, args.model, wanted, completed=completed, what=what
+                self._dep,
+                self._signals,
+                args.model,
+                wanted,
+                completed=completed,
+                what=what,
+                last=self._history.last(wanted),
             )
         except RolloutAborted as exc:
             print(f"modelship deploy: {exc}", file=sys.stderr)
@@ -1259,7 +1336,8 @@ def _summary(record: RolloutRecord) -> dict[str, Any]:
 def _process_of(record: RolloutRecord) -> str:
     """Whether the process running an in-progress rollout still runs: ``"running"``,
     ``"gone"`` (killed: SIGKILL, a lost machine; nothing of it runs, and the record stays
-    in progress for ever) or ``"unknown"`` (another host, or a record that does not say)."""
+    in progress for ever) or ``"unknown"`` (another host, another machine with this host
+    name, or a record that does not say: see :func:`~modelship.deploy._lock.runner_gone`)."""
     started = [e for e in record.events if e.kind is EventKind.STARTED]
     gone = runner_gone(started[0].data.get("runner")) if started else None
     return "unknown" if gone is None else "gone" if gone else "running"
@@ -1288,23 +1366,67 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 def _abandoned(records: Sequence[RolloutRecord], model: str, version: str, alias: str) -> str:
     """What to add to "nothing to roll back to" when the last rollout of ``version`` is
-    recorded in progress but its process is gone (killed: it never finished)."""
+    recorded in progress: its process is gone (killed: it never finished), or this host
+    cannot tell whether it runs (another host).
+
+    Raises :class:`RolloutInProgress` when that process still runs: the rollout is under
+    way (a canary in its pause), and there is no succeeded rollout to roll back *yet*; the
+    refusal names its runner and what to do, and is an error (exit 2), not "nothing to
+    roll back" (exit 1), which a CI step reads as a settled state.
+    """
     mine = [r for r in records if r.version == version and same_alias(r, alias) is not False]
     if not mine or mine[-1].status is not RolloutStatus.IN_PROGRESS:
         return ""
-    if _process_of(mine[-1]) != "gone":
-        return ""
-    before = mine[-1].previous_version
-    move = (
-        f"; move the alias yourself (modelship registry alias REGISTRY {model} {alias} "
-        f"{before}) or deploy again"
+    last = mine[-1]
+    process = _process_of(last)
+    before = last.previous_version
+    by_hand = (
+        f"`modelship registry alias REGISTRY {model} {alias} {before}`"
         if before is not None
-        else "; deploy again"
+        else None
     )
+    if process == "running":
+        undo = (
+            f"; or move the alias back now with {by_hand}: that rollout then aborts when it "
+            "comes to move the alias (it finds it moved: a Conflict), or, had it promoted "
+            f"already, the `deploy apply` following the alias rolls it back; {before} serves"
+            if by_hand is not None
+            else ""
+        )
+        raise RolloutInProgress(
+            f"the alias {alias} of {model} names {version}, whose rollout {last.id} is still "
+            f"running ({_runner_said(last)}), so there is no succeeded rollout of it to roll "
+            f"back yet; nothing moved. Stop that job (SIGTERM or Ctrl-C: it aborts the rollout "
+            f"and the previous version keeps serving){undo}"
+        )
+    if process == "gone":
+        move = (
+            f"; move the alias yourself ({by_hand}) or deploy again"
+            if by_hand is not None
+            else "; deploy again"
+        )
+        return (
+            f" (its last rollout, {last.id}, is recorded in progress, but the process that "
+            f"ran it is gone: it was killed before it finished{move})"
+        )
+    move = f": if it runs, stop it or move the alias with {by_hand}" if by_hand else ""
     return (
-        f" (its last rollout, {mine[-1].id}, is recorded in progress, but the process that "
-        f"ran it is gone: it was killed before it finished{move})"
+        f" (its last rollout, {last.id}, is recorded in progress, by {_runner_said(last)}, "
+        f"which this host cannot tell is still running{move})"
     )
+
+
+def _runner_said(record: RolloutRecord) -> str:
+    """Who runs ``record``'s rollout, as its ``started`` event names it: ``pid P on HOST
+    since T`` (as much of it as the record holds)."""
+    started = [e for e in record.events if e.kind is EventKind.STARTED]
+    recorded = started[0].data.get("runner") if started else None
+    since = record.started_at.isoformat(timespec="seconds")
+    if not isinstance(recorded, dict):
+        return f"a process not recorded, since {since}"
+    pid, host = recorded.get("pid"), recorded.get("host")
+    shown = printable(host[:80]) if isinstance(host, str) else "an unknown host"
+    return f"pid {pid if type(pid) is int else '?'} on {shown}, since {since}"
 
 
 def roll_alias_back(
@@ -1617,7 +1739,8 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         help="deploy a registered model locally, roll back, show rollouts",
         description="Deploy with the embedded LocalDeployer. Exit 0 ok, 1 a rollout "
         "aborted (also one cut short by SIGINT/SIGTERM) or nothing to roll back, 2 error "
-        "(also a signed registry without its key).",
+        "(also a signed registry without its key, a damaged or changed registry file, "
+        "and a rollback refused while a rollout of the model runs).",
     )
     commands = deploy.add_subparsers(dest="deploy_command", required=True, metavar="ACTION")
 
@@ -1626,7 +1749,7 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         p.add_argument("registry", help="registry folder or fsspec URL")
         p.add_argument("model", help="model name")
         add_signing_key_option(p)
-        p.set_defaults(func=func)
+        p.set_defaults(func=_damage_exits_2(func))
         return p
 
     apply = command(
@@ -1745,6 +1868,43 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     # Without the key of a signed registry: exit 2 (an error), never 1, which here means
     # a rollout aborted or nothing to roll back.
     exit_2_without_key(deploy)
+
+
+def _damage_exits_2(
+    handler: Callable[[argparse.Namespace], int],
+) -> Callable[[argparse.Namespace], int]:
+    """``handler``, which exits 2 (an error) for a damaged or changed registry file
+    (:class:`~modelship.IntegrityError`), saying which file and what to do.
+
+    ``modelship``'s main reads an IntegrityError as a verification that failed (exit 1),
+    and 1 here means a rollout aborted or nothing to roll back: a CI step would take a
+    damaged alias log for a verdict on the version. A missing key
+    (:class:`~modelship.SigningKeyRequired`) goes on to :func:`exit_2_without_key`.
+    """
+
+    @functools.wraps(handler)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except SigningKeyRequired:
+            raise
+        except IntegrityError as exc:
+            say(f"modelship deploy: IntegrityError: {_damaged(exc, args.registry, args.model)}")
+            return EXIT_ERROR
+
+    return run
+
+
+def _damaged(exc: IntegrityError, registry: str, model: str) -> str:
+    """The message of a damaged or changed registry file, with what to do about it."""
+    shown = printable(" ".join(hide_credentials(str(exc)).split()))
+    where = printable(hide_credentials(registry))
+    return (
+        f"{shown}; the registry {where} holds a file that is damaged or was changed (the "
+        "path above is under the registry), and nothing repairs it on read: `modelship "
+        f"registry verify {where} {printable(model)} --all` lists each such file; restore "
+        "it from a backup or a copy of the registry, then run this command again"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

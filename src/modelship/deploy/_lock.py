@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 from datetime import datetime, timezone
 from typing import Any, Protocol, runtime_checkable
+
+import attrs
 
 from modelship.deploy._errors import RolloutInProgress
 from modelship.deploy._proc import PROC, stat_fields
@@ -77,6 +80,34 @@ def _boot_id() -> str | None:
         return None
 
 
+#: Where a machine's identity is kept (systemd's, then D-Bus's older place): it tells two
+#: machines with the same host name apart (a fixed container hostname, a pool of runners),
+#: as neither the host name nor a boot id does.
+_MACHINE_IDS = ("/etc/machine-id", "/var/lib/dbus/machine-id")
+
+
+def _machine_id() -> str | None:
+    """This machine's identity (the first of :data:`_MACHINE_IDS` that holds one), or None
+    where none can be read."""
+    for path in _MACHINE_IDS:
+        try:
+            with open(path, encoding="ascii") as f:
+                found = f.read(64).strip()
+        except (OSError, UnicodeDecodeError):
+            continue
+        # 32 hex digits (machine-id(5)); "uninitialized" (systemd's first-boot
+        # placeholder) or anything else names no machine: every image holding it would
+        # be one machine.
+        if re.fullmatch(r"[0-9a-f]{32}", found):
+            return found
+    return None
+
+
+#: The initial PID namespace's inode (PROC_PID_INIT_INO): a process in another one runs in
+#: a container, whose machine id came with its image and is shared by every container of it.
+_HOST_PID_NAMESPACE = 0xEFFFFFFC
+
+
 def _start_ticks(pid: int) -> int | None:
     """When process ``pid`` started, in clock ticks since boot (field 22 of
     ``/proc/<pid>/stat``, read after the name, which may hold spaces and parentheses), or
@@ -108,7 +139,9 @@ def _pid_namespace() -> int | None:
 def runner() -> dict[str, Any]:
     """This process as a rollout record names who runs it: a later reader on this host can
     tell whether that process is gone (:func:`runner_gone`), as a process killed with
-    SIGKILL leaves its rollout recorded as in progress.
+    SIGKILL leaves its rollout recorded as in progress. ``machine`` is the machine id
+    (``/etc/machine-id``; None where there is none), which tells machines that share a
+    host name apart.
 
     Examples
     --------
@@ -120,41 +153,82 @@ def runner() -> dict[str, Any]:
     return {
         "pid": os.getpid(),
         "host": socket.gethostname(),
+        "machine": _machine_id(),
         "boot": _boot_id(),
         "start": _start_ticks(os.getpid()),
         "pidns": _pid_namespace(),
     }
 
 
-def _runner_fields(
-    recorded: object,
-) -> tuple[int, str, str | None, int | None, int | None] | None:
-    """``(pid, host, boot, start, pidns)`` of a recorded runner, or None when it is not
-    one: a record's document is not trusted, and a damaged runner tells nothing."""
+@attrs.frozen
+class _Runner:
+    """A recorded runner's fields, checked (see :func:`_runner_fields`)."""
+
+    pid: int
+    host: str
+    machine: str | None  # None: not recorded (a record written before it was), or unknown
+    boot: str | None
+    start: int | None
+    pidns: int | None
+
+
+def _runner_fields(recorded: object) -> _Runner | None:
+    """The fields of a recorded runner, or None when it is not one: a record's document
+    is not trusted, and a damaged runner tells nothing."""
     if not isinstance(recorded, Mapping):
         return None
-    pid, host = recorded.get("pid"), recorded.get("host")
+    pid, host, machine = recorded.get("pid"), recorded.get("host"), recorded.get("machine")
     boot, start, pidns = recorded.get("boot"), recorded.get("start"), recorded.get("pidns")
     if (
         type(pid) is not int
         or not 0 < pid < 2**31
         or not isinstance(host, str)
+        or not (machine is None or isinstance(machine, str))
         or not (boot is None or isinstance(boot, str))
         or not (start is None or type(start) is int)
         or not (pidns is None or type(pidns) is int)
     ):
         return None
-    return pid, host, boot, start, pidns
+    return _Runner(pid, host, machine or None, boot or None, start, pidns)
+
+
+def _this_machine(runner: _Runner) -> bool | None:
+    """Whether ``runner`` ran on this machine, in this boot (True), on this machine
+    before it rebooted (False), or neither is known (None: another machine with this
+    host name, or one that cannot be told from it).
+
+    A host name alone does not say: machines of a runner pool or containers may share
+    one. The machine id does (:func:`_machine_id`); a boot id that matches does too (a
+    boot's id is random). A boot id that differs says "rebooted" only on the same
+    machine, outside a container (a container's machine id is its image's); with no
+    machine id to compare (a record written before runners recorded one, or a system
+    without it), it may as well be another machine.
+    """
+    machine = _machine_id()
+    if runner.machine is not None and machine is not None and runner.machine != machine:
+        return None
+    same_machine = runner.machine is not None and runner.machine == machine
+    boot = _boot_id()
+    if runner.boot is not None and boot is not None:
+        if runner.boot == boot:
+            return True
+        # Another boot of this machine, unless this runs in a container: a container's
+        # machine id came with its image (another node's container of the same image, with
+        # the same host name, would read as this machine rebooted).
+        return False if same_machine and _pid_namespace() == _HOST_PID_NAMESPACE else None
+    return True if same_machine else None
 
 
 def runner_gone(recorded: object) -> bool | None:
     """Whether the process a record names (:func:`runner`) has ended: True when this host
-    knows it has (the host rebooted since, or no process of this PID namespace has its
+    knows it has (this machine rebooted since, or no process of this PID namespace has its
     pid, or one has it with another start time); False when it still runs; None when this
-    host cannot tell: another host, another PID namespace (a container with the host's
-    name: its pids are not this one's), a process it may not read (another user's, under
-    ``hidepid``), no ``/proc`` (not Linux), or a record without a runner or with a damaged
-    one.
+    host cannot tell: another host, another machine with this host name (another machine
+    id), one it cannot tell from this one (no machine id recorded or readable, and another
+    boot id: see :func:`_this_machine`), another PID namespace (a container with the
+    host's name: its pids are not this one's), a process it may not read (another user's,
+    under ``hidepid``), no ``/proc`` (not Linux), or a record without a runner or with a
+    damaged one.
 
     Examples
     --------
@@ -163,12 +237,14 @@ def runner_gone(recorded: object) -> bool | None:
     >>> runner_gone("not a runner")
     """
     fields = _runner_fields(recorded)
-    if fields is None or fields[1] != socket.gethostname():
+    if fields is None or fields.host != socket.gethostname():
         return None
-    pid, _, boot, start, pidns = fields
-    here = _boot_id()
-    if boot is not None and here is not None and boot != here:
-        return True  # the host rebooted: no process of the boot before runs
+    here = _this_machine(fields)
+    if not here:
+        # None: another machine with this name, or one this one cannot tell apart; False:
+        # this machine rebooted since, and no process of the boot before runs.
+        return None if here is None else True
+    pid, start, pidns = fields.pid, fields.start, fields.pidns
     # A pid names a process only in its PID namespace: a container on this host (same
     # name, same boot) has its own, where this host's pid means another process or none.
     if pidns is None or pidns != _pid_namespace() or os.name != "posix":

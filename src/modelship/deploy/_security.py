@@ -83,7 +83,7 @@ _CHOICES: Final[dict[str, tuple[str, ...]]] = {
 def check_container_context(context: Mapping[str, Any], where: str) -> None:
     """Refuse a container ``securityContext`` the API server would refuse (its fields'
     types, ids, supported values, a Localhost profile's name, and
-    ``allowPrivilegeEscalation: false`` beside ``privileged: true`` or ``SYS_ADMIN``).
+    ``allowPrivilegeEscalation: false`` beside ``privileged: true`` or ``CAP_SYS_ADMIN``).
 
     Examples
     --------
@@ -97,13 +97,15 @@ def check_container_context(context: Mapping[str, Any], where: str) -> None:
     _check_fields(context, CONTAINER_FIELDS, where, "")
     if context.get("allowPrivilegeEscalation") is False:
         added = (context.get("capabilities") or {}).get("add") or []
-        admin = [a for a in added if str(a).upper().removeprefix("CAP_") == "SYS_ADMIN"]
+        # The API server compares the text: "SYS_ADMIN" beside it passes (and is no
+        # barrier either, but refusing it would only push users to drop the setting).
+        admin = [a for a in added if a == "CAP_SYS_ADMIN"]
         if context.get("privileged") is True or admin:
             other = "privileged: true" if context.get("privileged") is True else admin[0]
             raise ConfigError(
                 f"{where}: allowPrivilegeEscalation: false beside {other}: a privileged "
-                "container, or one with SYS_ADMIN, can always gain privileges, and the "
-                "Kubernetes API server refuses the pair (CAP_SYS_ADMIN); remove one of the "
+                "container, or one with CAP_SYS_ADMIN, can always gain privileges, and the "
+                "Kubernetes API server refuses the pair; remove one of the "
                 "two (the adapter leaves allowPrivilegeEscalation out beside them)"
             )
 
@@ -210,19 +212,34 @@ def _check_value(value: Any, kind: _Kind, where: str, path: str) -> None:
 
 
 def _check_profile(profile: Mapping[str, Any], shown: str) -> None:
-    """A Localhost profile names its file; no other type may (validateSeccompProfileField,
-    validateAppArmorProfileField)."""
-    local = profile.get("type") == "Localhost"
-    named = profile.get("localhostProfile") not in (None, "")
-    if local and not named:
+    """A profile names its type; a Localhost profile names its file, and no other type may
+    name one, even as ``""`` (validateSeccompProfileField, validateAppArmorProfileField):
+    a seccomp profile's file a relative path without ``..`` (validateLocalDescendingPath),
+    an AppArmor profile's name not blank."""
+    kind = profile.get("type")
+    if kind is None:
         raise ConfigError(
-            f"{shown}: type Localhost needs localhostProfile (the profile's file on the "
-            "node); give it, or use type RuntimeDefault"
+            f"{shown}: type is required (RuntimeDefault, Unconfined or Localhost); give it, "
+            "or leave the profile out"
         )
-    if named and not local:
+    given = profile.get("localhostProfile")  # None: unset; "" is set, as Kubernetes reads it
+    if kind != "Localhost":
+        if given is not None:
+            raise ConfigError(
+                f"{shown}: localhostProfile is given for type {brief(kind)}; it can only "
+                "be set with type Localhost (remove it)"
+            )
+        return
+    seccomp = shown.endswith("seccompProfile")
+    if given is None or (not seccomp and not given.strip()):
         raise ConfigError(
-            f"{shown}: localhostProfile is given for type {brief(profile.get('type'))}; it "
-            "can only be set with type Localhost"
+            f"{shown}: type Localhost needs localhostProfile (the profile's "
+            f"{'file' if seccomp else 'name'} on the node); give it, or use type RuntimeDefault"
+        )
+    if seccomp and (given.startswith("/") or ".." in given.split("/")):
+        raise ConfigError(
+            f"{shown}.localhostProfile: {brief(given)} must be a relative path under the "
+            "kubelet's seccomp folder, without '..' (Kubernetes refuses it otherwise)"
         )
 
 

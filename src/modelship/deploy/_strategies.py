@@ -21,10 +21,13 @@ import contextlib
 import hashlib
 import itertools
 import reprlib
+import signal
 import sys
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
+from types import FrameType
 from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 
 import attrs
@@ -1175,20 +1178,98 @@ class _Strategy:
             started, self._started = self._started, None
             if started is not None:
                 rollout, stable = started
-                with contextlib.suppress(Exception):  # the first exception is the one to see
-                    if rollout.status is RolloutStatus.IN_PROGRESS:
-                        self._aborts(rollout, stable, f"interrupted: {type(exc).__name__}")
-                    else:
-                        rollout.event(
-                            EventKind.ERROR,
-                            f"interrupted by {type(exc).__name__} after the rollout "
-                            f"{rollout.status.value}; it stands as recorded",
-                        )
+                try:
+                    with contextlib.suppress(Exception):  # the first exception is the one to see
+                        if rollout.status is RolloutStatus.IN_PROGRESS:
+                            self._aborts(rollout, stable, f"interrupted: {type(exc).__name__}")
+                        else:
+                            rollout.event(
+                                EventKind.ERROR,
+                                f"interrupted by {type(exc).__name__} after the rollout "
+                                f"{rollout.status.value}; it stands as recorded",
+                            )
+                except BaseException as second:
+                    # A second Ctrl-C or SIGTERM cut the abort short: it goes on, after the
+                    # record says so (else it stayed "in progress" for good, and a caller
+                    # told the user the rollout was aborted).
+                    self._abort_cut_short(rollout, stable, exc, second)
+                    raise
             raise
+
+    def _abort_cut_short(
+        self,
+        rollout: Rollout,
+        stable: SlotState | None,
+        first: BaseException,
+        second: BaseException,
+    ) -> None:
+        """Record ``rollout`` aborted after a second interruption (``second``) cut the
+        abort of the first (``first``) short, with what serves as it was left, and move
+        back an alias the rollout had moved (as :meth:`_aborted` does).
+
+        Written while further SIGINT and SIGTERM are held (:func:`_interruptions_held`,
+        at most :data:`_FINAL_RECORD_SECONDS`): a third signal must not leave the record
+        "in progress" either. Best effort: a failure is logged by the save, never raised.
+        """
+        with _interruptions_held(_FINAL_RECORD_SECONDS), contextlib.suppress(Exception):
+            if rollout.status is not RolloutStatus.IN_PROGRESS:
+                return  # the abort was recorded before the second interruption came
+            state = rollout.observe()
+            new = state.slot(rollout.slot) if state is not None else None
+            still = (
+                f"; {rollout.version} may still run in {rollout.slot}"
+                if new is not None and new.version == rollout.version
+                else ""
+            )
+            self._aborted(
+                rollout,
+                stable,
+                f"interrupted: {type(first).__name__}; {ABORT_CUT_SHORT} "
+                f"({type(second).__name__}): {describe_traffic(state)}{still}",
+            )
 
     def _exclusive(self, model: str, version: str | int) -> AbstractContextManager[None]:
         """The deployer's rollout lock, if it has one, for a deploy of ``version``."""
         return exclusive(self.deployer, f"{self.name} deploy of {model} {version}")
+
+
+#: What the record of a rollout whose abort a second interruption cut short says (read
+#: by ``modelship deploy apply``, which tells the user so).
+ABORT_CUT_SHORT = "a second interruption cut the abort short"
+
+#: How long SIGINT and SIGTERM are held while that record is written: the save retries a
+#: failing store (1 s, then 2 s), and a store that hangs must not hold the process for good.
+_FINAL_RECORD_SECONDS = 10.0
+
+
+@contextlib.contextmanager
+def _interruptions_held(seconds: float) -> Iterator[None]:
+    """Within it, SIGINT and SIGTERM handled by Python code (a handler that raises, as
+    Ctrl-C's default one and ``deploy apply``'s do) are noted and dropped, for at most
+    ``seconds``; after that they are handled as before. Their handlers are set again on
+    leaving. Outside the main thread (which alone receives them in Python) and for a
+    signal with the system's action (SIG_DFL, SIG_IGN) nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    until = time.monotonic() + seconds
+    held: dict[int, Any] = {}
+
+    def hold(signum: int, frame: FrameType | None) -> Any:
+        if time.monotonic() < until:
+            return None
+        return held[signum](signum, frame)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        handler = signal.getsignal(signum)
+        if callable(handler):
+            held[signum] = handler
+            signal.signal(signum, hold)
+    try:
+        yield
+    finally:
+        for held_signum, held_handler in held.items():
+            signal.signal(held_signum, held_handler)
 
 
 class BlueGreen(_Strategy):

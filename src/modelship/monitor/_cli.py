@@ -6,6 +6,8 @@
   succeeded rollout of the version the alias names (the LocalDeployer of ``modelship
   deploy apply`` labels each slot's series with it), reads no sample from before that
   rollout's start (``--since`` gives that time otherwise, in seconds since the epoch;
+  ``--model`` also adds ``model=<model>`` to every query, as the model server labels its
+  series: every model's slots are named blue/green;
   with ``--slot`` and no ``--since`` every window is whole), and, when the policy says
   rollback, moves the alias back as ``modelship deploy rollback`` does (and records the
   rollback in the deployment history as it does, so no later rollback moves the alias
@@ -65,7 +67,7 @@ from modelship._cli_common import (
 from modelship._rollback._policy import Decision, DecisionLog, RollbackPolicy, Step, replay
 from modelship.errors import ConfigError, Conflict, ModelshipError
 from modelship.monitor._loop import check_run, run_policy
-from modelship.monitor._prometheus import PrometheusSource
+from modelship.monitor._prometheus import MODEL_LABEL, PrometheusSource
 from modelship.monitor._watch import _JsonlWriter
 
 if TYPE_CHECKING:
@@ -172,6 +174,28 @@ def _labels(pairs: list[str]) -> dict[str, str]:
             raise ConfigError(f"--label {pair!r}: write NAME=VALUE (e.g. model=fraud)")
         labels[name] = value
     return labels
+
+
+def _source_labels(args: argparse.Namespace) -> dict[str, str]:
+    """``--label`` matchers, plus ``model=<--model>`` when ``--model`` is given: the model
+    server labels its series with the model's name (``MODEL_LABEL``), and the
+    LocalDeployer names every model's slots blue/green, so a slot's name alone also
+    selects another model's traffic in a slot of the same name (its healthy requests
+    would dilute the watched version's errors, or its errors condemn a healthy one).
+
+    Raises :class:`~modelship.ConfigError` for ``--label model=X`` with another ``--model``.
+    """
+    labels = _labels(args.label)
+    if args.model is None:
+        return labels
+    given = labels.get(MODEL_LABEL)
+    if given is not None and given != args.model:
+        raise ConfigError(
+            f"--label {MODEL_LABEL}={given} contradicts --model {args.model}: the watch judges "
+            f"the series of {args.model} (the model server labels them {MODEL_LABEL}="
+            f"{args.model}); drop --label {MODEL_LABEL}=..., or give the --model it names"
+        )
+    return {**labels, MODEL_LABEL: args.model}
 
 
 def _policy(args: argparse.Namespace) -> RollbackPolicy:
@@ -330,7 +354,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
     watched = _watched(args)
     slot, since = watched.slot, watched.since
     window = args.window if args.window is not None else args.interval
-    with PrometheusSource(args.url, labels=_labels(args.label), timeout=args.timeout) as source:
+    labels = _source_labels(args)
+    with PrometheusSource(args.url, labels=labels, timeout=args.timeout) as source:
         # Refused before the log file is created (a condition without a query template too):
         # a refused call leaves nothing behind.
         check_run(
@@ -342,6 +367,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
             slot=slot,
             source=source,
             since=since,
+            probe=True,
         )
         if not policy.enabled:
             # Switched off on purpose: nothing to judge, and no Prometheus to ask.
@@ -391,6 +417,11 @@ def cmd_watch(args: argparse.Namespace) -> int:
                 log=log,
                 since=since,
             )
+        except ConfigError as exc:
+            # A query mistake found during the watch (a template Prometheus cannot parse,
+            # one answering several series): no outage, no rollback; exit 2.
+            _watch_line({"event": "error", "reason": "query", "message": str(exc), "alias": None})
+            raise
         finally:
             for event in events:
                 _watch_line(event)

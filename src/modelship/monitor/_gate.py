@@ -85,6 +85,26 @@ def _no_baseline(what: str, rollout: Rollout, against: str | None) -> str:
     )
 
 
+def _scoped(source: MetricSource) -> Callable[[str], MetricSource]:
+    """``source`` for a rollout's model, made once per model: a
+    :class:`~modelship.monitor.PrometheusSource` (also a route or the default of a
+    :class:`~modelship.monitor.RoutedSource`) reads only that model's series of the model
+    server (:meth:`~modelship.monitor.PrometheusSource.for_model`; every model's slots are
+    named blue and green, so a slot's name alone also selects another model's traffic);
+    any other source as it is. A source whose ``model`` label names another model raises
+    :class:`~modelship.ConfigError` at the analysis (the gate answers ``error``)."""
+    from modelship.monitor._watch import _for_model
+
+    by_model: dict[str, MetricSource] = {}
+
+    def scoped(model: str) -> MetricSource:
+        if model not in by_model:
+            by_model[model] = _for_model(source, model)
+        return by_model[model]
+
+    return scoped
+
+
 @validate_params(
     source=MetricSource,
     policy=RollbackPolicy,
@@ -105,6 +125,11 @@ def policy_gate(
     Parameters
     ----------
     source : MetricSource
+        Read for the rollout's model only where it can tell models apart: a
+        :class:`~modelship.monitor.PrometheusSource` (also in a
+        :class:`~modelship.monitor.RoutedSource`) selects ``model="<rollout.model>"`` in
+        its queries of the model server's series, as :func:`~modelship.monitor.watch`
+        does (:meth:`~modelship.monitor.PrometheusSource.for_model`).
     policy : RollbackPolicy
         Its conditions are evaluated at each call; a condition that holds answers
         ``fail``.
@@ -162,6 +187,7 @@ def policy_gate(
                     condition.metric, slot=which, stat=condition.stat, window=window
                 )
 
+    for_model = _scoped(source)
     relative = [str(c) for c in policy.conditions if c.relative]
     fixed = [c for c in policy.conditions if not c.relative]
     # Without a baseline the fixed thresholds are still judged, with the policy's limits
@@ -191,7 +217,9 @@ def policy_gate(
         span = _span(rollout, window, since_start)
         if span is None:
             return GateResult(Verdict.INCONCLUSIVE, "the rollout has only just started")
-        decision = judged.evaluate(source, slot=rollout.slot, baseline=against, window=span)
+        decision = judged.evaluate(
+            for_model(rollout.model), slot=rollout.slot, baseline=against, window=span
+        )
         verdict = decision.verdict
         if (verdict == "no_data" and policy.on_no_data == "fail") or (
             verdict == "inconclusive" and policy.on_inconclusive == "fail"
@@ -234,6 +262,7 @@ def canary_gate(  # noqa: PLR0913 - public gate factory forwarding canary_analys
     Parameters
     ----------
     source : MetricSource
+        Read for the rollout's model only, as by :func:`policy_gate`.
     metrics : sequence of CanaryMetric
     window : float
         Seconds of data per analysis.
@@ -313,6 +342,7 @@ def canary_gate(  # noqa: PLR0913 - public gate factory forwarding canary_analys
                 window=window,
                 step=asked_step,
             )
+    for_model = _scoped(source)
 
     def gate(rollout: Rollout) -> GateResult:
         against = baseline if baseline is not None else rollout.previous_slot
@@ -330,7 +360,7 @@ def canary_gate(  # noqa: PLR0913 - public gate factory forwarding canary_analys
                 {"window": span},
             )
         report = canary_analysis(
-            source,
+            for_model(rollout.model),
             chosen,
             canary=rollout.slot,
             baseline=against,

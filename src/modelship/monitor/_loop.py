@@ -34,12 +34,19 @@ from collections.abc import Callable
 
 from modelship._params import validate_params
 from modelship._rollback._constraints import CALLABLE, SECONDS, SLOT, TIME
-from modelship._rollback._policy import DecisionLog, RollbackPolicy, Step, check_baseline
+from modelship._rollback._policy import (
+    Decision,
+    DecisionLog,
+    RollbackPolicy,
+    Step,
+    check_baseline,
+)
 from modelship._rollback._sources import (
     MetricSource,
     NoData,
     Outcome,
     QuestionCheck,
+    SourceError,
     source_time,
 )
 from modelship.errors import ConfigError
@@ -59,6 +66,13 @@ MAX_EVALUATIONS = 1_000_000
 #: agreement of any deployer's and metrics system's clocks, so no earlier version's
 #: sample it lets in is one a real clock would have told apart.
 START_SLACK = 1e-3
+
+#: Seconds (at most a tenth of the interval) by which the end of a run may come after an
+#: evaluation's due time and that evaluation still be the last (run_checked): a sleep
+#: returns a little late or early (the scheduler, a clock slewed by NTP), and without the
+#: slack a run whose duration is a multiple of its interval would make one more evaluation
+#: a few milliseconds after the one at the end, judging the same window twice.
+END_SLACK = 0.5
 
 
 @validate_params(
@@ -81,6 +95,7 @@ def check_run(  # noqa: PLR0913 - the keyword-only arguments of run_policy it ch
     slot: str | None = None,
     source: MetricSource | None = None,
     since: float | None = None,
+    probe: bool = False,
 ) -> int:
     """Refuse what :func:`run_policy` would refuse, before anything is done; the number of
     evaluations the run makes at most (``slot``: the watched slot, which the baseline
@@ -96,8 +111,21 @@ def check_run(  # noqa: PLR0913 - the keyword-only arguments of run_policy it ch
     never looked at. With ``source``, a ``window`` too short to measure at the source's
     current time is refused (:func:`check_window`).
 
-    :func:`~modelship.monitor.watch` and ``modelship monitor watch`` call it before they
-    create a log file or record a history event, so a refused call leaves nothing behind.
+    With ``probe`` (and ``source`` and ``slot``), a
+    :class:`~modelship.monitor.PrometheusSource` (also a route of a
+    :class:`~modelship.monitor.RoutedSource`) is asked once for its clock and once for
+    each condition's queries: a clock more than
+    :data:`~modelship.monitor._prometheus.MAX_CLOCK_SKEW` seconds from Prometheus's, a
+    query Prometheus cannot parse (``bad_data``) or one answering several series for a
+    slot is refused (a Prometheus that does not answer is not: the watch counts its
+    outage). :func:`run_policy` does not probe (it asks nothing before its first
+    evaluation); a query Prometheus cannot parse met during a watch stops it with a
+    ConfigError, while an answer with several series met then (a second pod appeared
+    after the probe) is that condition's source error, counted toward ``error_limit``.
+
+    :func:`~modelship.monitor.watch` and ``modelship monitor watch`` call it (with
+    ``probe=True``) before they create a log file or record a history event, so a
+    refused call leaves nothing behind.
 
     Raises
     ------
@@ -105,8 +133,9 @@ def check_run(  # noqa: PLR0913 - the keyword-only arguments of run_policy it ch
         If an argument is not what :func:`run_policy` takes, ``duration / interval`` is
         more than :data:`MAX_EVALUATIONS`, a condition is relative and ``baseline`` is
         None, ``log`` belongs to another policy, ``source`` refuses a condition's
-        question, ``since`` is after the source's current time, or ``window`` is too
-        short to measure at it.
+        question, ``since`` is after the source's current time, ``window`` is too
+        short to measure at it, or (``probe``) a query is one Prometheus can never
+        answer or the clocks disagree.
 
     Examples
     --------
@@ -138,7 +167,50 @@ def check_run(  # noqa: PLR0913 - the keyword-only arguments of run_policy it ch
                     source.check_question(
                         condition.metric, slot=which, stat=condition.stat, window=window
                     )
+    if probe and policy.enabled and source is not None and slot is not None:
+        _probe(policy, source, slot=slot, baseline=baseline, window=window)
     return math.ceil(evaluations) + 1
+
+
+def _probe(
+    policy: RollbackPolicy,
+    source: MetricSource,
+    *,
+    slot: str,
+    baseline: str | None,
+    window: float,
+) -> None:
+    """Ask a :class:`~modelship.monitor.PrometheusSource` (also a route of a
+    :class:`~modelship.monitor.RoutedSource`) each condition's queries once, now, and
+    refuse a query it can never answer (a template that does not parse, or that answers
+    several series for a slot): each evaluation would count it as a source error, and
+    roll a healthy version back at ``error_limit``. A Prometheus that does not answer is
+    asked nothing more (the watch counts its outage)."""
+    from modelship.monitor._compose import RoutedSource
+    from modelship.monitor._prometheus import PrometheusSource
+
+    at = source_time(source)
+    asked: set[tuple[str, str | None, str]] = set()
+    clocks: set[int] = set()
+    for condition in policy.conditions:
+        # The route the loop will ask.
+        target = source._route(condition.metric) if isinstance(source, RoutedSource) else source
+        if not isinstance(target, PrometheusSource):
+            continue
+        if id(target) not in clocks:
+            clocks.add(id(target))
+            if not target.check_clock():
+                return  # Prometheus does not answer: nothing more to ask it now
+        for which in (slot, baseline) if condition.relative else (slot,):
+            key = (condition.metric, condition.stat, str(which))
+            if which is None or key in asked:
+                continue
+            asked.add(key)
+            answered = target.probe_question(
+                condition.metric, slot=which, stat=condition.stat, window=window, at=at
+            )
+            if not answered:
+                return
 
 
 def check_window(window: float, now: float) -> None:
@@ -267,11 +339,18 @@ def run_policy(  # noqa: PLR0913 - public loop: slot, timing and callback option
         Seconds from one evaluation's time to the next (not from its end: a slow source
         delays no later evaluation; one slower than the interval is followed by the
         next at once). A wait is never longer than what is left of ``duration``, so the
-        last evaluation is at its end, not up to an interval past it. That last
-        evaluation, less than an interval after the previous one, reads only the time
-        since it: the rest was judged already, and read again one bad minute would
-        count as two consecutive failures. Its decision records the shorter window, and
-        replays.
+        last evaluation is at its end (or within a sleep's drift before it, at most
+        :data:`END_SLACK` or a tenth of the interval), not up to an interval past it.
+        That last evaluation reads a whole ``window`` ending at the end (at least the
+        time since the previous evaluation), as every other does: the seconds since the
+        previous evaluation alone would hold too few samples, or none. When the end
+        comes less than half an interval (or half a window, when shorter) after a
+        previous evaluation that counted as a failure (``fail``, or ``no_data`` /
+        ``inconclusive`` counted as one), the last evaluation is not made: it would mostly
+        re-read what that one judged, and one bad minute would count as two failures
+        seconds apart. Later, the last evaluation is made (a regression in the last
+        interval can still roll back). (A ``window`` longer than the ``interval``
+        overlaps every evaluation's window with the previous one's anyway.)
     duration : float
         Seconds to watch.
     on_rollback : callable, optional
@@ -307,8 +386,13 @@ def run_policy(  # noqa: PLR0913 - public loop: slot, timing and callback option
         a positive number, ``duration / interval`` more than :data:`MAX_EVALUATIONS`, a
         callback not callable), a condition is relative and ``baseline`` is None, ``log``
         belongs to another policy, ``since`` is after the source's current time (no
-        window would hold a sample, and the deadline would roll back on no data), or the
-        source's clock returns something else than a time.
+        window would hold a sample, and the deadline would roll back on no data), the
+        source's clock returns something else than a time, or an answer shows a
+        template Prometheus cannot parse (``bad_data``,
+        :func:`~modelship.monitor._prometheus.query_mistake`): the run stops there,
+        without recording that evaluation or rolling back. (An answer with several
+        series for a slot is that condition's source error: :func:`check_run`'s probe
+        refuses a template that answers so at the start.)
 
     Examples
     --------
@@ -382,44 +466,56 @@ def run_checked(  # noqa: PLR0913 - run_policy's keyword-only arguments, plus wh
         log = DecisionLog(policy, started_at=start)
     if not policy.enabled:
         return log
-    previous, cut = start, False
+    previous, last, failed = start, False, False
     for _ in range(most):  # bounded whatever the clock does
         at = source_time(source)
-        if cut:
-            # The cut last evaluation reads only the time since the previous one, which
-            # judged the rest of this window already: read again, one bad minute would
-            # be a second consecutive failure seconds after the first.
-            span = at - previous
-            if span <= 0:  # a clock that did not move: nothing left to judge
-                break
-        else:
-            # At least everything since the previous evaluation: the time it took (the
-            # source's round trips) and a late wake-up fall in this window, not between
-            # two. Bounded by that evaluation's time (or this window, when longer).
-            span = max(window, at - previous)
+        if last and (at <= previous or (failed and at - previous < min(window, interval) / 2)):
+            # The last evaluation, at the end, reads a whole window like every other (a
+            # window of only the seconds since the previous evaluation holds too few
+            # samples, or none: no_data and inconclusive, a rollback under
+            # on_no_data/on_inconclusive: fail). It is not made when there is nothing
+            # new (a clock that did not move), nor when it comes less than half an
+            # interval (or half a window, when shorter) after a previous evaluation that
+            # counted as a failure: a last evaluation cut that short would mostly re-read
+            # what that one judged, the same bad minutes counting as two failures seconds
+            # apart; the watch ends on that (tolerated) failure. Later (the usual last
+            # evaluation, an interval after the previous one, give or take a sleep's
+            # overshoot, whatever the window) it is made as every other is: a regression
+            # there must still be able to roll back.
+            break
+        # At least everything since the previous evaluation: the time it took (the
+        # source's round trips) and a late wake-up fall in this window, not between
+        # two. Bounded by that evaluation's time (or this window, when longer).
+        span = max(window, at - previous)
         step = _evaluate(log, source, slot=slot, baseline=baseline, window=span, at=at, since=since)
         if step.action == "rollback":
             _roll_back(step, on_rollback, on_step)
             break
         if on_step is not None:
             on_step(step)
-        previous = at
+        if last:
+            break  # the last evaluation was made
+        previous, failed = at, step.counted_as == "fail"
         now = source_time(source)
         left = duration - (now - start)
         if left <= 0:
-            if cut or at - start >= duration:
+            if at - start >= duration:
                 break
             # This evaluation began before the end and ended past it: the time from its
-            # start to the end is judged by one more, cut evaluation, at once (else a
+            # start to the end is judged by one more, last evaluation, at once (else a
             # slow source's last seconds would be read by none).
-            cut = True
+            last = True
             continue
         # The next evaluation is due an interval after this one's time, not after its end
         # (a slow source would push every later one back), and never past the end of the
         # duration: the last evaluation lands there, not up to an interval past it. A clock
         # read back behind ``at`` waits no longer than the interval.
         due = interval - max(0.0, now - at)
-        cut = left < due
+        # It is the last when the end comes before the one after it could: within the
+        # slack of a sleep's drift of it too (a sleep that returns a hair early, or a
+        # source clock slewed, leaves a few milliseconds to the end; an evaluation there
+        # would read the same window again, at once).
+        last = left < due + min(END_SLACK, interval / 10)
         wait = min(due, left)
         if wait > 0:  # an evaluation longer than the interval: the next one at once
             sleep(wait)
@@ -437,13 +533,51 @@ def _evaluate(  # noqa: PLR0913 - run_policy's evaluation options, keyword-only
     since: float | None,
 ) -> Step:
     """One evaluation at ``at`` over the last ``window`` seconds, none of them before
-    ``since``."""
-    if since is None:
-        return log.evaluate(source, slot=slot, baseline=baseline, window=window, at=at)
-    span = min(window, at - since + START_SLACK)
-    if span > 0:
-        return log.evaluate(source, slot=slot, baseline=baseline, window=span, at=at)
-    return log.evaluate(_NothingSince(at, since), slot=slot, baseline=baseline, window=window)
+    ``since``.
+
+    Raises
+    ------
+    ConfigError
+        If a source's answer shows that the query can never be answered
+        (:func:`~modelship.monitor._prometheus.query_mistake`): the evaluation is not
+        recorded, and the watch stops without rolling back.
+    """
+    if since is not None:
+        span = min(window, at - since + START_SLACK)
+        if span <= 0:
+            return log.evaluate(
+                _NothingSince(at, since), slot=slot, baseline=baseline, window=window
+            )
+        window = span
+    # DecisionLog.evaluate, with the answers looked at before the tracker counts them.
+    decision = log.policy.evaluate(
+        source, slot=slot, baseline=baseline, window=window, at=at, keep_samples=True
+    )
+    _refuse_mistakes(decision)
+    return log.record(decision)
+
+
+def _refuse_mistakes(decision: Decision) -> None:
+    """Raise a ConfigError for the first answer of ``decision`` that is a query mistake
+    (a template Prometheus cannot parse): asked again it fails again, and counted as a
+    source error it would roll back a version nobody measured once ``error_limit`` is
+    passed."""
+    from modelship.monitor._prometheus import query_mistake
+
+    for outcome in decision.inputs:
+        if isinstance(outcome, SourceError):
+            # Several series are refused by the start-up probe (check_run); met later,
+            # they are a change of what is scraped (a second pod appeared), which the
+            # tracker counts as that condition's source error like any other answer that
+            # may come out otherwise next time, keeping the other conditions' verdicts.
+            mistake = query_mistake(outcome, several=False)
+            if mistake is not None:
+                raise ConfigError(
+                    f"the watch stops at {decision.at:.3f} without a decision: "
+                    f"{outcome.stat or 'mean'}({outcome.metric}) on {outcome.slot} cannot be "
+                    f"measured: {mistake}. This is a mistake in the query, not an outage: "
+                    "nothing was rolled back; fix the query template and watch again"
+                )
 
 
 class _NothingSince:

@@ -50,10 +50,12 @@ or on() (vector(+Inf) and on() sum(max without (le) ...) < 0.95 * sum(...))
 
 from __future__ import annotations
 
+import copy
 import difflib
 import json
 import math
 import os
+import re
 import string
 import time
 from collections.abc import Callable, Mapping
@@ -81,7 +83,14 @@ from modelship._rollback._sources import NoData, Outcome, Samples, SourceError, 
 from modelship._shown import ascii_digits, ascii_number, brief, hide_credentials
 from modelship.errors import ConfigError, InvalidParameter
 
-__all__ = ["DEFAULT_QUERIES", "MAX_ANSWER_BYTES", "PrometheusSource", "SeriesSource"]
+__all__ = [
+    "DEFAULT_QUERIES",
+    "MAX_ANSWER_BYTES",
+    "MODEL_LABEL",
+    "PrometheusSource",
+    "SeriesSource",
+    "query_mistake",
+]
 
 #: The largest answer read, in bytes after decompression. One series of a range query at
 #: Prometheus's own limit of 11,000 points is about 0.4 MB of JSON, and a metric query
@@ -170,6 +179,45 @@ DEFAULT_QUERIES: Mapping[tuple[str, str], str] = {
     ("request_rate", "mean"): f"sum(rate({_SERVER_REQUESTS}{{$selector}}[$window]))",
     ("request_rate", "count"): f"sum(increase({_SERVER_REQUESTS}{{$selector}}[$window]))",
 }
+
+#: The label the model server puts on its series with the model's name
+#: (:class:`~modelship.deploy.serve._metrics.ServerMetrics`): a watch that knows the model
+#: (``modelship monitor watch --model``, :func:`~modelship.monitor.watch` of a rollout, the
+#: gates of :mod:`~modelship.monitor._gate`) selects on it in the queries of the server's
+#: own series (:meth:`PrometheusSource.for_model`), since slot names (blue/green) are
+#: shared by models.
+MODEL_LABEL = "model"
+
+#: A template reads the model server's own series when it names one of them: they are all
+#: named ``modelship_...`` (every template of :data:`DEFAULT_QUERIES` does). Only those
+#: carry :data:`MODEL_LABEL`; an application's own series (``shop_orders_total``) do not.
+#: A ``$selector`` (or ``${selector}``) right after the name of a model server's series:
+#: ``modelship_requests_total{$selector}``. Only these carry the ``model`` label.
+_SERVER_SELECTOR = re.compile(
+    r"(?<![A-Za-z0-9_:])(modelship_[A-Za-z0-9_:]*)\{\$(?:selector\b|\{selector\})"
+)
+
+
+def reads_server_series(template: str) -> bool:
+    """Whether ``template`` selects a series of the model server (``modelship_...{$selector}``),
+    the selectors :meth:`PrometheusSource.for_model` scopes to the model (each such
+    selector, and only those: an application series beside it in the template, a label
+    value or a comment naming ``modelship_`` are left alone).
+
+    Examples
+    --------
+    >>> reads_server_series("sum(rate(modelship_requests_total{$selector}[$window]))")
+    True
+    >>> reads_server_series("sum(rate(shop_orders_total{$selector,job='modelship_x'}[$window]))")
+    False
+    """
+    return _SERVER_SELECTOR.search(template) is not None
+
+
+def _scoped(template: str) -> str:
+    """``template`` with each server series' ``$selector`` as ``$model_selector``."""
+    return _SERVER_SELECTOR.sub(lambda m: m.group(1) + "{$model_selector", template)
+
 
 _LABEL_NAME = Text(r"[a-zA-Z_][a-zA-Z0-9_]*", "a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)")
 #: Labels the queries set themselves besides the slot label: the metric name, the
@@ -391,6 +439,58 @@ def _refuse_window(start: float, end: float, step: float) -> NoReturn:
         f"{MAX_DURATION_MS / 1000:.3f} s (the longest duration it reads, about 292 years: "
         "Go's time.Duration); shorten the window"
     )
+
+
+#: The end of the message of an answer with several series where a template must give one
+#: (:func:`query_mistake` knows it by this).
+_SEVERAL_SERIES = "the template must aggregate to one (e.g. sum by (le) (...))"
+
+#: Seconds the source's clock may differ from Prometheus's when a watch starts
+#: (:meth:`PrometheusSource.check_clock`): beyond it, windows computed on one clock and
+#: read on the other miss their last seconds or judge late ones.
+MAX_CLOCK_SKEW = 5.0
+
+#: HTTP statuses after which a query is asked once more (:meth:`PrometheusSource._ask`):
+#: a proxy's bad gateway, a server unavailable for a moment, a gateway's timeout. A
+#: refused or reset connection is asked again too.
+RETRIED = frozenset({502, 503, 504})
+#: Seconds waited before asking again, at most (a tenth of ``timeout`` when shorter).
+_RETRY_PAUSE = 0.1
+#: The least time worth a second request (what is left of ``timeout``).
+_LEAST_RETRY = 0.01
+
+#: Kinds of failure of a request Prometheus did not answer (an outage, not a mistake).
+_UNANSWERED = frozenset({"connection", "timeout", "tls", "http"})
+
+
+def query_mistake(error: SourceError, *, several: bool = True) -> str | None:
+    """Why ``error`` is a mistake in the query that asking again can never mend, or None
+    (an outage, or an answer that may come out differently next time).
+
+    Two are: Prometheus's ``bad_data`` (the query does not parse, or a parameter is
+    refused: a custom template's typo answers so at every evaluation) and a template's
+    answer with several series for one slot (it does not aggregate). Counted as source
+    errors, they would roll a healthy version back after ``error_limit`` evaluations.
+    With ``several=False`` an answer with several series is not one: during a watch
+    whose start-up probe had one series, a second one is a change of what is scraped (a
+    second pod, a replaced one), which the watch counts as that condition's source error.
+
+    Examples
+    --------
+    >>> from modelship.monitor import SourceError
+    >>> err = SourceError("m", "green", start=0, end=60, error_type="bad_data",
+    ...                   message="parse error: unclosed left parenthesis")
+    >>> query_mistake(err)
+    'Prometheus cannot run the query (bad_data): parse error: unclosed left parenthesis'
+    >>> query_mistake(SourceError("m", "green", start=0, end=60, error_type="timeout",
+    ...                           message="5 s")) is None
+    True
+    """
+    if error.error_type == "bad_data":
+        return f"Prometheus cannot run the query (bad_data): {error.message}"
+    if several and error.error_type == "bad_response" and error.message.endswith(_SEVERAL_SERIES):
+        return error.message
+    return None
 
 
 def _too_large(size: int | str) -> str:
@@ -642,7 +742,9 @@ class PrometheusSource:
     slot_label : str
         The label that tells the slots apart (``slot``).
     labels : mapping, optional
-        Extra equality matchers added to every selector (``{"model": "fraud"}``).
+        Extra equality matchers added to every selector (``{"model": "fraud"}``), also
+        those of templates over the application's own series; to select a model only in
+        the model server's series, use :meth:`for_model`.
     timeout : float
         Seconds a request may take from connecting to the end of the answer (a server
         that trickles its answer is given up then): the connection and the wait for
@@ -743,6 +845,8 @@ class PrometheusSource:
         self.queries: dict[tuple[str, str], str] = {**DEFAULT_QUERIES, **(queries or {})}
         self.slot_label = slot_label
         self.labels = dict(labels or {})
+        #: The model whose series of the model server are read (:meth:`for_model`), or None.
+        self.model: str | None = None
         self.timeout = float(timeout)
         self._clock = clock
         self._owns_session = session is None
@@ -767,6 +871,52 @@ class PrometheusSource:
     def now(self) -> float:
         """The source's clock."""
         return clock_reading(self._clock(), "clock")
+
+    def for_model(self, model: str) -> PrometheusSource:
+        """This source reading only ``model``'s series of the model server: the matcher
+        ``model="<model>"`` (:data:`MODEL_LABEL`) is added to each selector of a
+        ``modelship_`` series (``modelship_requests_total{$selector}``: all of
+        :data:`DEFAULT_QUERIES`; :func:`reads_server_series`), and only to those: the
+        application's own series (a business metric such as ``shop_orders_total``) carry
+        no ``model`` label, and the matcher would leave their selectors without a series.
+        Itself when its labels give ``model`` already (they go into every selector), else
+        a copy (its :attr:`model` set) that shares its session (closing the copy leaves
+        the session open).
+
+        Raises
+        ------
+        ConfigError
+            If its labels (or an earlier :meth:`for_model`) give another model, or
+            ``model`` is not UTF-8 text.
+
+        Examples
+        --------
+        >>> from modelship.monitor import PrometheusSource
+        >>> src = PrometheusSource("http://127.0.0.1:9", queries={
+        ...     ("orders", "mean"): "sum(rate(shop_orders_total{$selector}[$window]))"})
+        >>> fraud = src.for_model("fraud")
+        >>> print(fraud.render("request_rate", "mean", slot="green", window=60.0))
+        sum(rate(modelship_requests_total{slot="green",model="fraud"}[60s]))
+        >>> print(fraud.render("orders", "mean", slot="green", window=60.0))
+        sum(rate(shop_orders_total{slot="green"}[60s]))
+        """
+        require("model", model, Text())
+        _check_utf8("model", model)
+        given = self.labels.get(MODEL_LABEL, self.model)
+        if given == model:
+            return self
+        if given is not None:
+            raise ConfigError(
+                f"the source's labels give {MODEL_LABEL}={given!r}, but the model watched is "
+                f"{model!r}: its queries would judge another model's series; drop the "
+                f"{MODEL_LABEL!r} label (the watch adds it) or watch {given!r}"
+            )
+        if self.slot_label == MODEL_LABEL:
+            return self  # the slots are told apart by model: nothing to add
+        scoped = copy.copy(self)
+        scoped.model = model
+        scoped._owns_session = False
+        return scoped
 
     def close(self) -> None:
         """Close the HTTP session if the source created it (a ``session=`` given stays
@@ -798,12 +948,18 @@ class PrometheusSource:
         _check_utf8("slot", slot)
         matchers = {self.slot_label: slot, **self.labels}
         selector = ",".join(f"{name}={_quote(value)}" for name, value in matchers.items())
+        scoped = selector
+        if self.model is not None:
+            # Only the server's series carry the model label: each of their selectors
+            # gets it, an application series' selector in the same template does not.
+            template = _scoped(template)
+            scoped = f"{selector},{MODEL_LABEL}={_quote(self.model)}"
         duration = _duration(window)  # its own error, not the template's
         try:
             # $slot is escaped as $selector's values are: a quote in a slot's name ends
             # no string, so it cannot add to the query.
             return string.Template(template).substitute(
-                selector=selector, window=duration, slot=_escape(slot)
+                selector=selector, model_selector=scoped, window=duration, slot=_escape(slot)
             )
         except (KeyError, ValueError) as exc:
             raise ConfigError(
@@ -894,6 +1050,91 @@ class PrometheusSource:
         self.render(metric, stat, slot=slot, window=step)
         _check_points(0.0, window, step, any_start=True)
 
+    def check_clock(self, most: float | None = None) -> bool:
+        """Compare the source's clock with Prometheus's, asking it ``time()`` once at its
+        own time: every window is computed on the source's clock and read on
+        Prometheus's, so a host clock ahead reads windows partly in Prometheus's future
+        (fewer samples than the window holds: no_data, inconclusive) and one behind
+        judges every window late.
+
+        Returns whether Prometheus answered (an outage, or an answer that is not one
+        number, is not refused here: the watch counts an outage as it counts any).
+
+        Raises
+        ------
+        ConfigError
+            If the clocks differ by more than ``most`` seconds
+            (:data:`MAX_CLOCK_SKEW` by default) beyond half the request's round trip,
+            naming both times.
+        """
+        most = MAX_CLOCK_SKEW if most is None else most
+        before = self.now()
+        began = time.monotonic()
+        # No ``time``: Prometheus evaluates at its own current time.
+        answer = self._call("/api/v1/query", {"query": "time()"}, "time()", before, before)
+        trip = time.monotonic() - began
+        if isinstance(answer, SourceError):
+            return answer.error_type not in _UNANSWERED
+        result = answer["result"]
+        if answer["resultType"] != "scalar" or not isinstance(result, list) or len(result) != 2:
+            return True  # not Prometheus's time() (a front end answering otherwise)
+        try:
+            theirs = float(result[1])
+        except (TypeError, ValueError):
+            return True
+        ours = before + trip / 2
+        if math.isfinite(theirs) and abs(theirs - ours) > most + trip / 2:
+            ahead = "ahead of" if ours > theirs else "behind"
+            raise ConfigError(
+                f"the source's clock reads {ours:.3f} and Prometheus's {theirs:.3f} at "
+                f"{hide_credentials(self.url)}: this host is {abs(theirs - ours):.1f} s "
+                f"{ahead} Prometheus (more than {most:g} s); every window would be read "
+                "off its time. Synchronise both clocks (NTP: chrony, systemd-timesyncd) and "
+                "watch again"
+            )
+        return True
+
+    def probe_question(
+        self, metric: str, *, slot: str, stat: str | None, window: float, at: float
+    ) -> bool:
+        """Run the queries of ``stat`` of ``metric`` for ``slot`` over ``window`` seconds
+        once, at ``at``, and raise for an answer that shows the query can never be
+        answered (:func:`query_mistake`): before a watch starts, a template's mistake is
+        refused, not counted as an outage at every evaluation. An outage (no answer, a
+        timeout) is not refused here: the watch counts it as it counts any.
+
+        Returns whether Prometheus answered (False: it did not, and probing more
+        questions would only wait for it again).
+
+        Raises
+        ------
+        ConfigError
+            If Prometheus refuses a query (``bad_data``) or a query answers several
+            series for the slot, or as :meth:`check_question`.
+        """
+        stat = stat or "mean"
+        self.check_question(metric, slot=slot, stat=stat, window=window)
+        stats = [stat] + (
+            ["count"] if stat != "count" and (metric, "count") in self.queries else []
+        )
+        for which in stats:
+            promql = self.render(metric, which, slot=slot, window=window)
+            answer = self.query(promql, at=at)
+            outcome = self._outcome(
+                answer, metric=metric, slot=slot, start=at - window, end=at, stat=which
+            )
+            if not isinstance(outcome, SourceError):
+                continue
+            mistake = query_mistake(outcome)
+            if mistake is not None:
+                raise ConfigError(
+                    f"{which}({metric}) on slot {slot!r} cannot be measured: {mistake}; the "
+                    f"query was {promql!r}. Fix its template (queries=) before watching"
+                )
+            if outcome.error_type in _UNANSWERED:
+                return False
+        return True
+
     # --- the API -------------------------------------------------------------------------
 
     @validate_params(promql=Text(), at=TIME)
@@ -954,7 +1195,7 @@ class PrometheusSource:
             )
 
         _check_utf8("the query", promql)
-        body = self._exchange(path, {**params, "timeout": _duration(self.timeout, "timeout")})
+        body = self._ask(path, params)
         if isinstance(body, _Failure):
             return error(body.kind, body.message, body.status)
         status, text = body
@@ -991,7 +1232,28 @@ class PrometheusSource:
             warnings = [str(warnings)]
         return {**data, "warnings": [str(w) for w in warnings]}
 
-    def _exchange(self, path: str, form: dict[str, str]) -> tuple[int, bytes] | _Failure:
+    def _ask(self, path: str, params: dict[str, str]) -> tuple[int, bytes] | _Failure:
+        """:meth:`_exchange`, asked once more after a failure that a second request may
+        not meet (:data:`RETRIED`: the connection refused or reset, a 502, 503 or 504 of
+        a proxy or of Prometheus) if some of ``timeout`` is left: the two requests share
+        it, so a query never takes longer than ``timeout`` in all (a request that timed
+        out used all of it, and is not asked again)."""
+        started = time.monotonic()
+        limit = self.timeout
+        body = self._exchange(path, {**params, "timeout": _duration(limit, "timeout")}, limit)
+        failed = body.kind == "connection" if isinstance(body, _Failure) else False
+        status = body.status if isinstance(body, _Failure) else body[0]
+        if not (failed or status in RETRIED):
+            return body
+        time.sleep(min(_RETRY_PAUSE, limit / 10))
+        left = limit - (time.monotonic() - started)
+        if left < _LEAST_RETRY:
+            return body
+        return self._exchange(path, {**params, "timeout": _duration(left, "timeout")}, left)
+
+    def _exchange(
+        self, path: str, form: dict[str, str], timeout: float
+    ) -> tuple[int, bytes] | _Failure:
         """POST ``form`` to ``path``: the status and the whole body, or what went wrong.
 
         The answer must be complete within ``timeout`` seconds of connecting and at most
@@ -999,7 +1261,7 @@ class PrometheusSource:
         a POST as a GET without its form, and Prometheus would answer that the query is
         empty).
         """
-        deadline = time.monotonic() + self.timeout
+        deadline = time.monotonic() + timeout
         try:
             # POST with a form body: the API accepts it, and long queries fit. A urllib3
             # Timeout(total=) (requests' HTTPAdapter.send takes one as it is): the wait for
@@ -1009,7 +1271,7 @@ class PrometheusSource:
                 data=form,
                 headers=self._headers,
                 auth=self._auth,
-                timeout=urllib3.util.Timeout(total=self.timeout),  # type: ignore[arg-type]
+                timeout=urllib3.util.Timeout(total=timeout),  # type: ignore[arg-type]
                 verify=self._verify,
                 cert=self._cert,
                 stream=True,
@@ -1206,7 +1468,7 @@ class PrometheusSource:
                 if len(result) > 1:
                     return error(
                         f"{stat}({metric}) returned {len(result)} series for slot {slot!r}; "
-                        "the template must aggregate to one (e.g. sum by (le) (...))"
+                        f"{_SEVERAL_SERIES}"
                     )
                 if not result:
                     return NoData(

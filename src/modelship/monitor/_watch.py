@@ -360,6 +360,34 @@ class _HistoryRecorder:
         )
 
 
+def _for_model(source: MetricSource, model: str) -> MetricSource:
+    """``source`` reading only ``model``'s series where it can: a
+    :class:`~modelship.monitor.PrometheusSource` (also as a route or the default of a
+    :class:`~modelship.monitor.RoutedSource`) selecting the ``model`` label in its
+    queries of the model server's series
+    (:meth:`~modelship.monitor.PrometheusSource.for_model`); any other source as it is.
+
+    Raises :class:`~modelship.ConfigError` if a PrometheusSource's labels name another
+    model."""
+    from modelship.monitor._compose import RoutedSource
+    from modelship.monitor._prometheus import PrometheusSource
+
+    if isinstance(source, PrometheusSource):
+        return source.for_model(model)
+    if isinstance(source, RoutedSource):
+        parts = [*source.routes.values(), *([source.default] if source.default is not None else [])]
+        scoped = {id(s): _for_model(s, model) for s in parts}
+        if all(scoped[id(s)] is s for s in parts):
+            return source
+        clock = source._clock  # the same clock, on the scoped source
+        return RoutedSource(
+            {metric: scoped[id(s)] for metric, s in source.routes.items()},
+            default=None if source.default is None else scoped[id(source.default)],
+            clock=scoped.get(id(clock), clock),
+        )
+    return source
+
+
 @validate_params(
     source=MetricSource,
     policy=RollbackPolicy,
@@ -421,7 +449,16 @@ def watch(  # noqa: PLR0913 - public watcher: rollout, source, policy plus docum
     rollout : Rollout
         A succeeded rollout (only those can be rolled back); its slot is watched.
     source : MetricSource
-        Where the metrics come from (its ``now()`` is the evaluations' time).
+        Where the metrics come from (its ``now()`` is the evaluations' time). A
+        :class:`~modelship.monitor.PrometheusSource` (also as a route or the default of
+        a :class:`~modelship.monitor.RoutedSource`) reads only the rollout's model: the
+        ``model`` label the model server puts on its series is selected in the queries
+        of those series (every model's slots are named alike, blue and green; another
+        model's traffic in a slot of the same name would otherwise count), not in a
+        template over the application's own series (no ``modelship_`` metric named,
+        such as a business metric: they carry no ``model`` label), and labels naming
+        another model are refused
+        (:meth:`~modelship.monitor.PrometheusSource.for_model`).
     policy : RollbackPolicy
     interval, duration : float
         Seconds between evaluations, and seconds to watch.
@@ -457,7 +494,8 @@ def watch(  # noqa: PLR0913 - public watcher: rollout, source, policy plus docum
         :class:`~modelship.deploy.Clock`, ``duration / interval`` more than
         :data:`~modelship.monitor.MAX_EVALUATIONS`, a relative condition without
         ``baseline``, ``since`` after the source's current time, a condition the source
-        refuses, such as a metric without a PromQL template), or ``log_path`` exists;
+        refuses, such as a metric without a PromQL template; a PrometheusSource whose
+        ``model`` label names another model), or ``log_path`` exists;
         nothing is written or recorded then.
     modelship.deploy.RollbackUnavailable
         If the policy rolled back but the rollout could not be (recorded as an
@@ -488,6 +526,8 @@ def watch(  # noqa: PLR0913 - public watcher: rollout, source, policy plus docum
             "(during a canary, use ms.monitor.policy_gate as the Canary's gate)"
         )
     window = interval if window is None else window
+    # The rollout's model only: every model's slots are named alike (blue/green).
+    source = _for_model(source, rollout.model)
     # Everything run_policy would refuse, refused before the log file and the event exist
     # (a since given, against the source's clock); not re-checked after (run_checked).
     most = check_run(
@@ -499,6 +539,7 @@ def watch(  # noqa: PLR0913 - public watcher: rollout, source, policy plus docum
         slot=rollout.slot,
         source=source,
         since=since,
+        probe=True,
     )
     wait = clock if clock is not None else SystemClock()
     now = source_time(source)
