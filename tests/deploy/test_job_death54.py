@@ -85,7 +85,9 @@ def test_a_runner_records_its_machine(machine_id: str) -> None:
     assert runner()["machine"] == machine_id
 
 
-def test_another_machine_with_this_host_name_is_unknown_not_gone(machine_id: str) -> None:
+def test_another_machine_with_this_host_name_is_unknown_not_gone(
+    machine_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     me = runner()
     if me["boot"] is None:
         pytest.skip("no boot id on this platform")
@@ -94,9 +96,32 @@ def test_another_machine_with_this_host_name_is_unknown_not_gone(machine_id: str
     assert runner_gone(other) is None
     # Another machine id even with this boot id (a copied boot id): not this machine.
     assert runner_gone({**me, "machine": "fedcba9876543210fedcba9876543210"}) is None
-    # This machine after a reboot: gone, as before.
+    # This machine after a reboot: gone, as before (outside a container: see below).
+    monkeypatch.setattr(_lock, "_pid_namespace", lambda: _lock._HOST_PID_NAMESPACE)
     assert runner_gone({**me, "boot": "another-boot"}) is True
-    assert runner_gone(me) is False
+
+
+def test_in_a_container_another_boot_of_this_machine_id_is_unknown(
+    machine_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A container's machine id came with its image: another node's container of the same
+    # image, with the same host name, would read as this machine rebooted (a second look
+    # found a live rollout called "gone ... killed").
+    me = runner()
+    if me["boot"] is None:
+        pytest.skip("no boot id on this platform")
+    monkeypatch.setattr(_lock, "_pid_namespace", lambda: 4026532000)  # not the host's
+    assert runner_gone({**me, "boot": "another-boot"}) is None
+
+
+@pytest.mark.parametrize("text", ["uninitialized\n", "not-hex-at-all", "0123\n"])
+def test_a_placeholder_machine_id_names_no_machine(
+    text: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    found = tmp_path / "machine-id"
+    found.write_text(text)
+    monkeypatch.setattr(_lock, "_MACHINE_IDS", (str(found),), raising=False)
+    assert runner()["machine"] is None
 
 
 def test_a_record_without_a_machine_id_is_not_gone_by_its_boot_id_alone(
