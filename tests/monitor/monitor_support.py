@@ -104,8 +104,9 @@ class _Joined:
             yield from m.registry.collect()
 
 
-@pytest.fixture(scope="session")
-def metrics_target() -> Iterator[Target]:
+@contextlib.contextmanager
+def serving_target() -> Iterator[Target]:
+    """A metrics target: every slot's registry at one endpoint on 127.0.0.1."""
     try:
         from prometheus_client import CollectorRegistry, start_http_server
     except ImportError as exc:
@@ -120,6 +121,20 @@ def metrics_target() -> Iterator[Target]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def metrics_target() -> Iterator[Target]:
+    with serving_target() as target:
+        yield target
+
+
+@contextlib.contextmanager
+def target_and_prometheus(directory: Path) -> Iterator[tuple[Target, Prometheus]]:
+    """A metrics target of its own scraped by a Prometheus of its own: for a module whose
+    slots (blue/green, as the deployers name them) must not mix with another's."""
+    with serving_target() as target, run_prometheus(directory, target.port) as prom:
+        yield target, prom
 
 
 # --- Prometheus ------------------------------------------------------------------------------

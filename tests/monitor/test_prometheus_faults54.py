@@ -11,10 +11,9 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
-from monitor_support import Prometheus, Target, free_port, run_prometheus, wait_for
+from monitor_support import Prometheus, Target, target_and_prometheus, wait_for
 
 import modelship as ms
 from modelship.deploy import BlueGreen, Rollout
@@ -35,25 +34,8 @@ MISTAKES = [(UNPARSED, "bad_data"), (SEVERAL, r"returned \d+ series")]
 
 @pytest.fixture(scope="module")
 def own(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Target, Prometheus]]:
-    from prometheus_client import CollectorRegistry, start_http_server
-
-    target = Target(port=free_port())
-
-    class Joined:
-        def collect(self) -> Iterator[Any]:
-            for m in list(target.slots.values()):
-                yield from m.registry.collect()
-
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(Joined())  # type: ignore[arg-type]
-    server, thread = start_http_server(target.port, addr="127.0.0.1", registry=registry)
-    try:
-        with run_prometheus(tmp_path_factory.mktemp("prom54f"), target.port) as prom:
-            yield target, prom
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with target_and_prometheus(tmp_path_factory.mktemp("prom54f")) as both:
+        yield both
 
 
 @pytest.fixture(scope="module")

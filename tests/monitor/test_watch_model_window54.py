@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from monitor_support import Prometheus, Target, free_port, run_prometheus, wait_for
+from monitor_support import Prometheus, Target, target_and_prometheus, wait_for
 
 import modelship as ms
 from modelship.cli import main
@@ -27,25 +27,8 @@ ERRORS = "error_rate > 5% min_samples=20"
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Target, Prometheus]]:
-    from prometheus_client import CollectorRegistry, start_http_server
-
-    target = Target(port=free_port())
-
-    class Joined:
-        def collect(self) -> Iterator[Any]:
-            for m in list(target.slots.values()):
-                yield from m.registry.collect()
-
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(Joined())  # type: ignore[arg-type]
-    server, thread = start_http_server(target.port, addr="127.0.0.1", registry=registry)
-    try:
-        with run_prometheus(tmp_path_factory.mktemp("prom54"), target.port) as prom:
-            yield target, prom
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with target_and_prometheus(tmp_path_factory.mktemp("prom54")) as both:
+        yield both
 
 
 def _served(prom: Prometheus, query: str, least: float) -> None:
