@@ -1050,6 +1050,7 @@ class PrometheusSource:
         self.render(metric, stat, slot=slot, window=step)
         _check_points(0.0, window, step, any_start=True)
 
+    @validate_params(most=(None, SECONDS))
     def check_clock(self, most: float | None = None) -> bool:
         """Compare the source's clock with Prometheus's, asking it ``time()`` once at its
         own time: every window is computed on the source's clock and read on
@@ -1065,7 +1066,19 @@ class PrometheusSource:
         ConfigError
             If the clocks differ by more than ``most`` seconds
             (:data:`MAX_CLOCK_SKEW` by default) beyond half the request's round trip,
-            naming both times.
+            naming both times (:class:`~modelship.errors.InvalidParameter`, a
+            ConfigError, if ``most`` is not a positive number of seconds).
+
+        Examples
+        --------
+        >>> from modelship.monitor import PrometheusSource
+        >>> with PrometheusSource("http://127.0.0.1:9", timeout=0.5) as src:
+        ...     src.check_clock()  # nothing listens there: an outage, not a refusal
+        False
+        >>> PrometheusSource("http://127.0.0.1:9").check_clock(most="5")
+        Traceback (most recent call last):
+        ...
+        modelship.errors.InvalidParameter: most='5' is not allowed; most must be None or ...
         """
         most = MAX_CLOCK_SKEW if most is None else most
         before = self.now()

@@ -35,6 +35,7 @@ from modelship.parity._requirements import (
 from modelship.parity._resources import ResourceRequest
 from modelship.parity._rules import DEFAULT_RULES, ParityRules
 from modelship.parity._snapshot import (
+    _ZONE_PATH,
     DEFAULT_ENV_ALLOWLIST,
     UNKNOWN_ZONE,
     EnvironmentSnapshot,
@@ -369,9 +370,6 @@ def _same_locale(train: EnvironmentSnapshot, prod: EnvironmentSnapshot) -> bool:
 _UTC_ALIASES = frozenset(
     {"UTC", "ETC/UTC", "ETC/UNIVERSAL", "UNIVERSAL", "ETC/UCT", "UCT", "ETC/ZULU", "ZULU", "UTC0"}
 )
-
-
-_ZONE_PATH = re.compile(r"[A-Za-z0-9_+-]+(?:/[A-Za-z0-9_+-]+)*")
 
 
 def _zone(zone: str | None) -> str | None:

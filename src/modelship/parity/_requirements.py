@@ -977,6 +977,8 @@ def check_installed(
             "(EnvironmentSnapshot.package_sources), or be None"
         )
     recorded_sources = {normalize_name(str(k)): v for k, v in (sources or {}).items()}
+    # Read once: each call states every sys.path entry to tell whether it is fresh.
+    here = installed_sources() if sources is not None else {}
     for name, recorded, marker in needed_pins(requirements):
         installed = _installed_version(name)
         # As compare() judges it: "26.1" recorded and "26.1.0" installed are one release.
@@ -987,7 +989,7 @@ def check_installed(
             continue
         if sources is None:
             continue
-        before, now = recorded_sources.get(name), installed_sources().get(name)
+        before, now = recorded_sources.get(name), here.get(name)
         if different_commit(before, now):
             mismatches.append(
                 PackageMismatch(

@@ -59,7 +59,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Literal, TypeAlias, overload
 
 import attrs
-import numpy as np
 
 from modelship._model_version import ModelVersion, VersionState
 from modelship._names import check_stored, check_version
@@ -635,7 +634,7 @@ def _prefetch(
 def _page_size(limit: object) -> int:
     """``limit`` as an ``int``: a positive whole number, a NumPy integer (a page size read
     from a frame) too."""
-    if isinstance(limit, (bool, np.bool_)) or not isinstance(limit, numbers.Integral):
+    if isinstance(limit, bool) or not isinstance(limit, numbers.Integral):
         raise ConfigError(
             f"limit must be a positive integer (versions per page), got {brief(limit)}"
         )

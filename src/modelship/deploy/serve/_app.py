@@ -851,8 +851,9 @@ class ModelServer:
                     await asyncio.wait_for(asyncio.shield(loading), self.config.graceful_seconds)
             self.close(max(0.0, deadline - time.monotonic()))
 
-    def close(self, timeout: float | None = None) -> None:
-        """Flush the prediction log and stop the worker threads (idempotent).
+    def close(self, timeout: float | None = None) -> bool:
+        """Flush the prediction log and stop the worker threads (idempotent): True when
+        this call did it, False when another (on another thread too) had begun.
 
         The final flush, waiting for one under way included, takes at most ``timeout``
         seconds (default ``graceful_seconds``): rows not written by then, a write that
@@ -863,7 +864,7 @@ class ModelServer:
         store can keep the process from exiting."""
         with self._close_lock:  # once, whichever thread comes first
             if self._closed:
-                return
+                return False
             self._closed = True
         if timeout is None:
             timeout = self.config.graceful_seconds
@@ -879,6 +880,7 @@ class ModelServer:
         finally:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._log_thread.shutdown(wait=False)
+        return True
 
     def _final_flush(self, timeout: float) -> bool:
         """Flush within ``timeout`` seconds: True if every pending row was written."""

@@ -118,12 +118,13 @@ def _watchdog(
         grace,
         FINAL_FLUSH_SECONDS,
     )
-    # close() is a no-op when the lifespan's close began (that flush is bounded already:
-    # it is given the rest of the bound to end the process itself).
-    flushing = server._closed  # the lifespan began closing (read only)
+    # close() does nothing when the lifespan's close began (that flush is bounded
+    # already: it is given the rest of the bound to end the process itself). Its answer,
+    # taken under its lock, says which: no read of the flag before it could race it.
+    flushing = False  # whether the lifespan's own close is under way
     left = grace + FINAL_FLUSH_SECONDS - (time.monotonic() - began)
     try:
-        server.close(max(0.0, min(WATCHDOG_FLUSH_SECONDS, left)))
+        flushing = not server.close(max(0.0, min(WATCHDOG_FLUSH_SECONDS, left)))
     except Exception:  # the exit must happen whatever the flush does
         logger.exception("the final flush of the prediction log failed")
     if flushing and stopped.wait(
