@@ -14,6 +14,7 @@ import importlib
 import importlib.util
 import inspect
 import pickle
+import pkgutil
 import subprocess
 import sys
 import types
@@ -133,29 +134,33 @@ WITH_PRIVATE_MODULES = [
     "modelship.checks.stats",
     "modelship.deploy.serve",
     "modelship.testing.suites",
+    # and every public module beside the packages (modelship.cli, modelship.errors)
+    *(
+        f"modelship.{info.name}"
+        for info in pkgutil.iter_modules(importlib.import_module("modelship").__path__)
+        if not info.name.startswith("_") and f"modelship.{info.name}" not in PUBLIC_PACKAGES
+    ),
 ]
 
 
 def _their_names() -> Iterator[tuple[str, str]]:
     for package in WITH_PRIVATE_MODULES:
-        for name in importlib.import_module(package).__all__:
+        for name in getattr(importlib.import_module(package), "__all__", ()):
             if inspect.isclass(_object((package, name))) or inspect.isfunction(
                 _object((package, name))
             ):
                 yield package, name
 
 
-# Exceptions are one-sentence docstrings (STYLE.md, after httpx's _exceptions.py).
-DOCUMENTED = [
-    item
-    for item in [*DEFINED, *sorted(_their_names())]
-    if not (inspect.isclass(_object(item)) and issubclass(_object(item), BaseException))
-]
+# Exceptions too (since stop 54): each shows a call that raises it, or how to catch it.
+DOCUMENTED = sorted({*DEFINED, *_their_names()})
 
 
 @pytest.mark.parametrize(("package", "name"), [_needs_examples(*item) for item in DOCUMENTED])
 def test_every_exported_class_and_function_has_examples(package: str, name: str) -> None:
-    assert "Examples" in (inspect.getdoc(_object((package, name))) or "")
+    doc = inspect.getdoc(_object((package, name))) or ""
+    assert "Examples" in doc, f"{package}.{name}: no Examples section"
+    assert ">>>" in doc.partition("Examples")[2], f"{package}.{name}: no >>> example"
 
 
 # Type aliases (``Verdict = Literal[...]``) have no docstring at run time: their __doc__ is
@@ -271,6 +276,20 @@ def test_every_exported_type_alias_documents_itself_with_examples_that_run(
     report: list[str] = []
     runner.run(test, out=report.append)
     assert runner.failures == 0, "".join(report)
+
+
+def test_monitor_verdict_says_it_is_the_text_of_deploy_verdict() -> None:
+    # A Literal alias named like the enum deploy.Verdict: ms.monitor.Verdict.PASS raises,
+    # so its docstring must say which it is.
+    monitor, deploy = (
+        importlib.import_module("modelship.monitor"),
+        importlib.import_module("modelship.deploy"),
+    )
+    assert typing.get_args(monitor.Verdict) == tuple(v.value for v in deploy.Verdict)
+    assert not hasattr(monitor.Verdict, "PASS")
+    path = _definition("modelship.monitor", "Verdict")
+    doc = alias_docstring(path.read_text(encoding="utf-8"), "Verdict") or ""
+    assert "modelship.deploy.Verdict" in doc
 
 
 def test_the_type_aliases_are_found_and_the_check_catches_a_bare_one() -> None:

@@ -26,7 +26,7 @@ import enum
 import json
 import math
 import reprlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -276,12 +276,18 @@ def number_text(value: float | int) -> str:
 
 
 def loads(
-    text: str | bytes, what: str, *, error: type[ModelshipError] = ConfigError
+    text: str | bytes,
+    what: str,
+    *,
+    error: type[ModelshipError] = ConfigError,
+    object_pairs_hook: Callable[[list[tuple[str, Any]]], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Parse JSON text holding an object.
 
     ``error`` is the exception a caller's readers raise for a bad document (parity's
-    documents raise :class:`~modelship.parity.SnapshotError`).
+    documents raise :class:`~modelship.parity.SnapshotError`); ``object_pairs_hook`` builds
+    each object, as ``json.loads``'s does (a :class:`~modelship.ModelshipError` it raises,
+    refusing a repeated key, passes through as raised).
 
     Raises
     ------
@@ -319,7 +325,9 @@ def loads(
         return _NonFinite(name)
 
     try:
-        document = json.loads(text, parse_constant=non_finite)
+        document = json.loads(text, parse_constant=non_finite, object_pairs_hook=object_pairs_hook)
+    except ModelshipError:  # the hook's own refusal (a ConfigError is a ValueError too)
+        raise
     except (ValueError, RecursionError) as exc:  # deep nesting: not a document of ours
         raise error(f"the {what} is not valid JSON: {exc}") from exc
     if constants:  # looked for only when there is one: no walk over every document

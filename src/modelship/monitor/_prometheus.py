@@ -198,24 +198,19 @@ _SERVER_SELECTOR = re.compile(
 )
 
 
-def reads_server_series(template: str) -> bool:
-    """Whether ``template`` selects a series of the model server (``modelship_...{$selector}``),
-    the selectors :meth:`PrometheusSource.for_model` scopes to the model (each such
-    selector, and only those: an application series beside it in the template, a label
-    value or a comment naming ``modelship_`` are left alone).
+def _scoped(template: str) -> str:
+    """``template`` with each ``$selector`` of a model server's series (``modelship_...``)
+    as ``$model_selector``, which :meth:`PrometheusSource.for_model` scopes to the model;
+    an application series beside it, a label value or a comment naming ``modelship_``
+    are left alone.
 
     Examples
     --------
-    >>> reads_server_series("sum(rate(modelship_requests_total{$selector}[$window]))")
-    True
-    >>> reads_server_series("sum(rate(shop_orders_total{$selector,job='modelship_x'}[$window]))")
-    False
+    >>> _scoped("sum(rate(modelship_requests_total{$selector}[$window]))")
+    'sum(rate(modelship_requests_total{$model_selector}[$window]))'
+    >>> _scoped("sum(rate(shop_orders_total{$selector,job='modelship_x'}[$window]))")
+    "sum(rate(shop_orders_total{$selector,job='modelship_x'}[$window]))"
     """
-    return _SERVER_SELECTOR.search(template) is not None
-
-
-def _scoped(template: str) -> str:
-    """``template`` with each server series' ``$selector`` as ``$model_selector``."""
     return _SERVER_SELECTOR.sub(lambda m: m.group(1) + "{$model_selector", template)
 
 
@@ -876,7 +871,7 @@ class PrometheusSource:
         """This source reading only ``model``'s series of the model server: the matcher
         ``model="<model>"`` (:data:`MODEL_LABEL`) is added to each selector of a
         ``modelship_`` series (``modelship_requests_total{$selector}``: all of
-        :data:`DEFAULT_QUERIES`; :func:`reads_server_series`), and only to those: the
+        :data:`DEFAULT_QUERIES`), and only to those: the
         application's own series (a business metric such as ``shop_orders_total``) carry
         no ``model`` label, and the matcher would leave their selectors without a series.
         Itself when its labels give ``model`` already (they go into every selector), else

@@ -6,10 +6,9 @@ registries and files written elsewhere; nothing in them is trusted before it is 
 
 from __future__ import annotations
 
-import json
 import math
 import reprlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
@@ -48,10 +47,10 @@ class NewerSnapshotError(SnapshotError, _json.NewerVersionError):
     """
 
 
-def _refuse_repeated_keys(text: str | bytes | bytearray, what: str) -> None:
-    """Refuse an object that gives one key twice: ``json`` keeps the last silently, so a
-    hand-merged ``{"numpy": "1.26.4", "numpy": "2.4.6"}`` would be read as either pin by
-    another reader. Text that is no JSON passes here, for ``_json.loads`` to refuse."""
+def _unique_keys(what: str) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
+    """An ``object_pairs_hook`` refusing an object that gives one key twice: ``json`` keeps
+    the last silently, so a hand-merged ``{"numpy": "1.26.4", "numpy": "2.4.6"}`` would be
+    read as either pin by another reader."""
 
     def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         out = dict(pairs)
@@ -67,12 +66,7 @@ def _refuse_repeated_keys(text: str | bytes | bytearray, what: str) -> None:
                 seen.add(key)
         return out
 
-    try:
-        json.loads(text, object_pairs_hook=unique)
-    except SnapshotError:
-        raise
-    except (ValueError, RecursionError, TypeError):  # not JSON: _json.loads says why
-        pass
+    return unique
 
 
 @attrs.frozen
@@ -90,8 +84,10 @@ class JsonDocument:
             raise SnapshotError(
                 f"the {what} must be JSON text (str or bytes), got {type(text).__name__}"
             )
-        _refuse_repeated_keys(text, what)
-        return cls(_json.loads(text, what, error=SnapshotError), what)
+        document = _json.loads(
+            text, what, error=SnapshotError, object_pairs_hook=_unique_keys(what)
+        )
+        return cls(document, what)
 
     @classmethod
     def of(cls, document: object, what: str) -> JsonDocument:

@@ -1219,7 +1219,6 @@ class ModelServer:
         status: int,
         message: str,
         *,
-        kind: str | None = None,
         headers: dict[str, str] | None = None,
     ) -> _BadRequest:
         """A request refused before its body is read: the body is read away as a 413's is
@@ -1237,7 +1236,7 @@ class ModelServer:
             close = True
         else:
             close = not await self._drain(request, MAX_DRAIN_BYTES)
-        return _BadRequest(status, message, close=close, kind=kind, headers=headers)
+        return _BadRequest(status, message, close=close, headers=headers)
 
     async def _admit(self, request: Request) -> None:
         """Refuse, before its body is read, a body the server cannot read (400, 415)."""

@@ -96,7 +96,21 @@ REQUIRED_KEYS = frozenset(
 
 
 class PredictionLogError(ModelshipError):
-    """A prediction log file cannot be read back: a line is not a logged prediction."""
+    """A prediction log file cannot be read back: a line is not a logged prediction.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from modelship.deploy.serve import PredictionLogError, read_prediction_log
+    >>> folder = tempfile.mkdtemp()
+    >>> with open(os.path.join(folder, "part-1.jsonl"), "w") as f:
+    ...     _ = f.write("not json\\n")
+    >>> try:
+    ...     read_prediction_log(folder)
+    ... except PredictionLogError as exc:
+    ...     print(str(exc).split(": ", 1)[1])
+    not JSON (Expecting value: line 1 column 1 (char 0))
+    """
 
 
 def _filesystem(url: str, storage_options: dict[str, Any]) -> tuple[Any, str]:
