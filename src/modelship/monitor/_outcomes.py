@@ -630,12 +630,6 @@ def _same(a: FloatArray, b: FloatArray) -> npt.NDArray[np.bool_]:
     return alike
 
 
-def _canonical(value: float) -> float | None:
-    """An output as a set member: NaN (a missing prediction) as None, which equals itself."""
-    number = float(value)
-    return None if math.isnan(number) else number
-
-
 def _reused_warning(window: WindowMetric) -> tuple[str, ...]:
     """A fetch's warning of the window's predictions left out for a reused request id."""
     if not window.reused:
@@ -950,16 +944,20 @@ class OutcomeSource:
         newly found reused: their predictions known so far and their outcome."""
         self.reused_request_ids += len(keys)
         fresh = [key for key in dict.fromkeys(keys) if key not in self._ambiguous]
-        links = self._pred_outcome.view()
+        self._ambiguous.update(fresh)
+        index, others, outcomes = self._pred_index, self._pred_more, self._outcome_index
+        unjoined: list[int] = []  # the known predictions of the fresh keys
         for key in fresh:
-            self._ambiguous.add(key)
-            known = self._pred_index.get(key)
-            if key in self._outcome_index:
+            known = index.get(key)
+            if key in outcomes:
                 self._unattributed += 1
                 if known is not None:  # joined so far by its first prediction
                     self._matched_outcomes -= 1
             if known is not None:
-                links[[known, *self._pred_more.get(key, ())]] = _REUSED
+                unjoined.append(known)
+                unjoined.extend(others.get(key, ()))
+        if unjoined:
+            self._pred_outcome.view()[np.array(unjoined, dtype=np.int64)] = _REUSED
         if fresh and not self._warned:
             self._warned = True
             named = ", ".join(repr(k if isinstance(k, str) else k[0]) for k in fresh[:_NAMED_IDS])
@@ -1002,7 +1000,6 @@ class OutcomeSource:
         reused = np.zeros(n, dtype=np.bool_)
         # Rows whose key and answerer repeat within the batch: told apart in order below.
         repeated = np.zeros(n, dtype=np.bool_)
-        groups: dict[tuple[Key, int], list[int]] = {}
         if not unique:
             pairs = list(zip(keys, codes.tolist(), strict=True))
             first_of_pair = dict(zip(reversed(pairs), range(n - 1, -1, -1), strict=True))
@@ -1011,8 +1008,6 @@ class OutcomeSource:
                 again[np.fromiter(first_of_pair.values(), np.int64, len(first_of_pair))] = False
                 twice = {pairs[i] for i in np.flatnonzero(again).tolist()}
                 repeated = np.fromiter(map(twice.__contains__, pairs), np.bool_, n)
-                for i in np.flatnonzero(repeated).tolist():
-                    groups.setdefault(pairs[i], []).append(i)
         # A known key answered alike by its first prediction: a prediction loaded again
         # (vectorised: reloading a whole log is common).
         rows = np.flatnonzero(seen & ~repeated)
@@ -1023,10 +1018,9 @@ class OutcomeSource:
             & _same(self._pred_value.view()[at], values[rows])
         )
         duplicate[rows[alike]] = True
-        for i in rows[~alike].tolist():
-            groups[(keys[i], int(codes[i]))] = [i]
-        for pair, members in groups.items():  # bounded by the batch's rows
-            self._tell_apart(pair, members, stamps, values, duplicate=duplicate, reused=reused)
+        rest = np.flatnonzero(repeated | (seen & ~duplicate))
+        if rest.size:
+            self._tell_apart(rest, keys, codes, stamps, values, duplicate=duplicate, reused=reused)
         take = np.flatnonzero(~duplicate)
         if unique:  # no key twice in the batch: the unknown keys are first
             return take, ~seen[take], reused[take]
@@ -1038,38 +1032,80 @@ class OutcomeSource:
         )
         return take, first, reused[take]
 
-    def _tell_apart(  # noqa: PLR0913 - the pair, its rows, and the batch's columns to mark
+    def _tell_apart(  # noqa: PLR0913 - the rows, and the batch's columns to read and mark
         self,
-        pair: tuple[Key, int],
-        members: list[int],
+        rows: npt.NDArray[np.int64],
+        keys: list[Key],
+        codes: npt.NDArray[np.int64],
         stamps: FloatArray,
         values: FloatArray,
         *,
         duplicate: npt.NDArray[np.bool_],
         reused: npt.NDArray[np.bool_],
     ) -> None:
-        """Mark each of ``members`` (rows of one key and answerer, in order) a duplicate
-        of a prediction seen before, a reuse of the request id, or neither (new)."""
-        seen = self._reused.get(pair)
-        if seen is None:  # at most one known prediction of the pair: its own
-            key, code = pair
-            known = self._pred_index.get(key)
-            tag, stamp, value = (
-                c.view() for c in (self._pred_tag, self._pred_stamp, self._pred_value)
-            )
-            others = () if known is None else (known, *self._pred_more.get(key, ()))
-            seen = {(float(stamp[p]), _canonical(value[p])) for p in others if tag[p] == code}
-        told = bool(seen)
-        for i in members:
-            mine = (float(stamps[i]), _canonical(values[i]))
-            if mine in seen:
+        """Mark each of ``rows`` (in order) a duplicate of a prediction of its key and
+        answerer seen before, a reuse of the request id, or neither (new).
+
+        One pass over the rows with a set of (time stamp, output) per (key, answerer)
+        (:meth:`_outputs_known`); a pair found reused keeps its set across batches.
+        Bounded by the rows and the earlier predictions of their keys.
+        """
+        picked = rows.tolist()
+        code_of = codes.tolist()
+        stamp_of = stamps.tolist()
+        value_of = values.tolist()
+        pairs = [(keys[i], code_of[i]) for i in picked]
+        seen_of = self._outputs_known(pairs)
+        told = {pair for pair, known_outputs in seen_of.items() if known_outputs}
+        again: set[tuple[Key, int]] = set()
+        for i, pair in zip(picked, pairs, strict=True):
+            value = value_of[i]
+            mine = (stamp_of[i], None if math.isnan(value) else value)
+            outputs = seen_of[pair]
+            if mine in outputs:
                 duplicate[i] = True
                 continue
-            reused[i] = told
-            told = True
-            seen.add(mine)
-        if reused[members].any():
-            self._reused[pair] = seen
+            if pair in told:
+                reused[i] = True
+                again.add(pair)
+            else:
+                told.add(pair)
+            outputs.add(mine)
+        for pair in again:  # its reused predictions are not indexed: keep its set
+            self._reused[pair] = seen_of[pair]
+
+    def _outputs_known(
+        self, pairs: list[tuple[Key, int]]
+    ) -> dict[tuple[Key, int], set[tuple[float, float | None]]]:
+        """The (time stamp, output) of each known prediction of each of ``pairs`` (key,
+        answerer): a reused pair's kept set, another's built from its indexed predictions
+        (all of them: only reused predictions go unindexed), fetched at once."""
+        seen_of: dict[tuple[Key, int], set[tuple[float, float | None]]] = {}
+        owners: list[tuple[Key, int]] = []
+        positions: list[int] = []
+        index, more = self._pred_index, self._pred_more
+        for pair in pairs:
+            if pair in seen_of:
+                continue
+            cached = self._reused.get(pair)
+            seen_of[pair] = set() if cached is None else cached
+            known = index.get(pair[0]) if cached is None else None
+            if known is not None:
+                theirs = [known, *more.get(pair[0], ())]
+                positions.extend(theirs)
+                owners.extend(repeat(pair, len(theirs)))
+        if positions:
+            at = np.array(positions, dtype=np.int64)
+            for pair, tag, stamp, value in zip(
+                owners,
+                self._pred_tag.view()[at].tolist(),
+                self._pred_stamp.view()[at].tolist(),
+                self._pred_value.view()[at].tolist(),
+                strict=True,
+            ):
+                if tag == pair[1]:
+                    seen_of[pair].add((stamp, None if math.isnan(value) else value))
+        return seen_of
 
     def load_prediction_log(
         self, url: str, *, storage_options: dict[str, Any] | None = None
