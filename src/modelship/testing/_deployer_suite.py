@@ -14,8 +14,8 @@ import json
 import math
 import threading
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import pytest
 
@@ -59,6 +59,34 @@ _NO_NEVER_READY = "no version that never becomes ready given (never_ready fixtur
 _NO_SLOW_START = "no version that takes known seconds to become ready given (slow_start fixture)"
 # More slots than this are not started to check max_slots (each may be a server).
 _MAX_SLOTS_TRIED = 8
+# How long the suite lets apply of a never-ready version take: apply starts a version and
+# returns (wait_ready waits for it); one that waits for readiness never returns.
+_APPLY_LIMIT = 60.0
+
+_T = TypeVar("_T")
+
+
+def _bounded(call: Callable[[], _T], seconds: float, late: str) -> _T:
+    """``call()``'s answer, run in a daemon thread so that a call ignoring its timeout
+    fails the test after ``seconds`` (saying ``late``) instead of hanging the suite; an
+    exception it raises is raised here, as if it had been called directly."""
+    answer: list[_T] = []
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            answer.append(call())
+        except BaseException as exc:  # raised again in the test's thread
+            raised.append(exc)
+
+    thread = threading.Thread(target=run, name="deployer-conformance-call", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():  # left running: a daemon thread does not keep pytest alive
+        pytest.fail(late, pytrace=False)
+    if raised:
+        raise raised[0]
+    return answer[0]
 
 
 class DeployerConformance:
@@ -169,8 +197,17 @@ class DeployerConformance:
         """wait_ready's answer and the seconds it took (the test fails if it raised or
         took more than ``_NOT_READY_OVERRUN`` seconds past ``timeout``)."""
         began = time.monotonic()
+        limit = timeout + _NOT_READY_OVERRUN
         try:
-            ready = dep.wait_ready(slot, timeout)
+            ready = _bounded(
+                lambda: dep.wait_ready(slot, timeout),
+                limit,
+                f"wait_ready({slot!r}, timeout={timeout:g}) did not return within "
+                f"{timeout:g} + {_NOT_READY_OVERRUN:g} s: it must answer False in time for "
+                "a version that never becomes ready (a readiness poll or request in flight "
+                "at the deadline may finish; a wait for readiness with no deadline never "
+                "ends)",
+            )
         except Exception as exc:  # any exception is the failure reported
             pytest.fail(
                 f"wait_ready({slot!r}, {timeout}) raised {type(exc).__name__}: {exc}; "
@@ -196,7 +233,14 @@ class DeployerConformance:
         when ``version`` is None."""
         if version is None:
             pytest.skip(_NO_NEVER_READY)
-        dep.apply(slot, model, version)
+        _bounded(
+            lambda: dep.apply(slot, model, version),
+            _APPLY_LIMIT,
+            f"apply({slot!r}, {model!r}, {version!r}) of a version that never becomes ready "
+            f"did not return within {_APPLY_LIMIT:g} s: apply must start the version and "
+            "return, not wait for it to become ready (wait_ready(slot, timeout) waits, and "
+            "answers False at its deadline)",
+        )
         return cls.timed_wait(dep, slot, _NOT_READY_WAIT)
 
     @staticmethod

@@ -15,6 +15,7 @@ import concurrent.futures
 import contextlib
 import functools
 import multiprocessing
+import os
 import pickle
 import sys
 import threading
@@ -52,6 +53,9 @@ _BIG = 4 * 1024 * 1024
 _WRITES = 40  # writes raced against the reader in one test, at most
 _RACE_SECONDS = 3.0  # and no longer than this, on a slow store
 _SWITCH = 1e-4  # seconds between thread switches while racing (Python's default is 5 ms)
+# How long a race test keeps a key it wrote in place for the reader to find it whole: a
+# race whose reader never read the key (each key gone before a read began) checks nothing.
+_SEEN_SECONDS = 30.0
 
 
 # The chunk written from one reused buffer (the registry's are 8 MiB; any size shows it).
@@ -82,40 +86,139 @@ def _value(letter: bytes) -> bytes:
     return letter * _BIG
 
 
+def _blob_bytes(store: Store, key: str) -> bytes:
+    """Every byte ``store.open_blob(key)`` streams."""
+    with store.open_blob(key) as f:
+        data: bytes = f.read()
+    return data
+
+
+def _reads_back(store: Store, key: str, value: bytes, written: str) -> None:
+    """Fail the test unless ``read`` and ``open_blob`` of ``key`` answer ``value`` whole
+    (``written`` says how it was written)."""
+    for how, read in (("read", store.read), ("open_blob", functools.partial(_blob_bytes, store))):
+        got = read(key)
+        # One comparison, asserted as a truth value: pytest would diff MiB of bytes.
+        same = type(got) is bytes and got == value
+        if same:
+            continue
+        if len(got) != len(value):
+            pytest.fail(
+                f"after {written}, {how}({key!r}) answered {len(got)} of {len(value)} bytes: "
+                "a read answers every byte of the value (a read of one response chunk, or a "
+                "stream stopped early, loses the rest); the registry reports the version "
+                "damaged"
+            )
+        differs = next(i for i, (a, b) in enumerate(zip(got, value, strict=True)) if a != b)
+        pytest.fail(
+            f"after {written}, {how}({key!r}) answered different bytes ({len(value)} of them, "
+            f"the first differing at byte {differs}): a read answers the bytes written"
+        )
+
+
+def _raises_file_not_found(call: Callable[[str], Any], key: str) -> None:
+    """Fail the test unless ``call(key)``, of a key that does not exist, raises
+    FileNotFoundError."""
+    name = getattr(call, "__name__", repr(call))
+    try:
+        got = call(key)
+    except FileNotFoundError:
+        return
+    except Exception as exc:
+        pytest.fail(
+            f"{name}({key!r}) of a key that does not exist raised {type(exc).__name__}: "
+            f"{exc}; a missing key must raise FileNotFoundError, not {type(exc).__name__} "
+            "(the registry reads a missing document as not there, and any other exception "
+            "as a failing store): map your client's not-found error to FileNotFoundError"
+        )
+    with contextlib.suppress(Exception):
+        got.close()
+    pytest.fail(
+        f"{name}({key!r}) of a key that does not exist answered {got!r}; a missing key "
+        "must raise FileNotFoundError"
+    )
+
+
 class _Reader:
     """A thread reading one key over and over while a test writes it.
 
     It keeps a note of every read that is not one of the ``whole`` values (a key that is
-    missing reads as None, allowed only where ``missing_ok``), and of any exception.
+    missing reads as None, allowed only where ``missing_ok``), and of any exception. Where
+    ``missing`` is given (whether the key is missing now), an exception other than
+    FileNotFoundError from a read of a missing key is reported as that, not as a read of
+    part of a value.
     """
 
-    def __init__(self, read: Callable[[], bytes], *whole: bytes, missing_ok: bool = False) -> None:
+    def __init__(
+        self,
+        read: Callable[[], bytes],
+        *whole: bytes,
+        missing_ok: bool = False,
+        missing: Callable[[], bool] | None = None,
+    ) -> None:
         self._read = read
         self._whole = whole
         self._missing_ok = missing_ok
+        self._missing = missing
         self.reads = 0
+        self.found = 0  # reads that found the key (whole or not)
         self.wrong: list[str] = []
+        self.contract: str | None = None  # a broken promise other than atomicity
         self.caught = threading.Event()
         self._first = threading.Event()
         self._stop = threading.Event()
+        self._noted = threading.Condition()
+        self._begun = 0  # reads begun
+        self._found_from = -1  # the number of the last read begun that found the key
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         try:
             while not self._stop.is_set():
+                with self._noted:
+                    number = self._begun
+                    self._begun += 1
                 try:
                     got: bytes | None = self._read()
                 except FileNotFoundError:
                     got = None
-                self.reads += 1
-                self._first.set()
-                if not self._fine(got):
-                    self.wrong.append(self._describe(got))
-                    self.caught.set()
+                except Exception as exc:
+                    self._raised(exc)
+                    return
+                self._note(number, got)
         except BaseException as exc:  # a read that fails is a wrong read too
+            self._raised(exc)
+
+    def _note(self, number: int, got: bytes | None) -> None:
+        with self._noted:
+            self.reads += 1
+            if got is not None:
+                self.found += 1
+                self._found_from = max(self._found_from, number)
+            if not self._fine(got):
+                self.wrong.append(self._describe(got))
+                self.caught.set()
+            self._noted.notify_all()
+        self._first.set()
+
+    def _raised(self, exc: BaseException) -> None:
+        """Note the read that raised ``exc`` (counted first: it is a read too)."""
+        missing = False
+        if self._missing is not None:
+            with contextlib.suppress(Exception):
+                missing = self._missing()
+        with self._noted:
+            self.reads += 1
+            if missing:
+                self.contract = (
+                    f"a read of a missing key raised {type(exc).__name__}: {exc}: a missing "
+                    "key must raise FileNotFoundError (the registry reads a missing document "
+                    "as not there, and any other exception as a failing store)"
+                )
             self.wrong.append(f"a read raised {type(exc).__name__}: {exc}")
             self.caught.set()
-            self._first.set()
+            self._noted.notify_all()
+        self._first.set()
 
     def _fine(self, got: bytes | None) -> bool:
         if got is None:
@@ -151,7 +254,25 @@ class _Reader:
                 return
             yield i
 
+    def sees(self, what: str) -> None:
+        """Wait until a read begun from now finds the key (``what`` wrote it and keeps it
+        in place), or a wrong read is seen; fail the test after :data:`_SEEN_SECONDS`."""
+        with self._noted:
+            since = self._begun
+            seen = self._noted.wait_for(
+                lambda: self._found_from >= since or self.caught.is_set() or self._stop.is_set(),
+                timeout=_SEEN_SECONDS,
+            )
+        if not seen and self._thread.is_alive():
+            pytest.fail(
+                f"{what}, yet no read begun after it found the key in {_SEEN_SECONDS:g} s "
+                f"({self.reads} reads, each answered FileNotFoundError): a key written must "
+                "be readable at once (the registry reads what it wrote)"
+            )
+
     def verdict(self, what: str) -> str:
+        if self.contract is not None:
+            return self.contract
         return f"{what}: a reader saw {self.wrong[0]} ({len(self.wrong)} of {self.reads} reads)"
 
 
@@ -401,6 +522,20 @@ class StoreConformance:
         assert store.read("a/b.json") == b"{}"
         assert store.exists("a/b.json")
 
+    def test_a_value_of_several_mib_reads_back_whole(self, store: Store) -> None:
+        # Before the races below: a read that answers one response chunk, or a stream
+        # that stops early, fails here plainly, not as a race some runs never catch.
+        created, replaced, published = (os.urandom(_BIG) for _ in range(3))
+        store.create("whole/document", created)
+        _reads_back(store, "whole/document", created, f"create of {_BIG} bytes")
+        store.replace("whole/document", replaced)
+        _reads_back(store, "whole/document", replaced, f"replace with {_BIG} bytes")
+        writer = store.blob_writer()
+        for start in range(0, _BIG, 3 * _PART):  # in parts, as the registry writes blobs
+            writer.write(published[start : start + 3 * _PART])
+        assert writer.publish("whole/blob") is True
+        _reads_back(store, "whole/blob", published, f"publish of {_BIG} bytes")
+
     def test_second_create_of_a_key_raises_file_exists_and_keeps_the_first(
         self, store: Store
     ) -> None:
@@ -483,15 +618,25 @@ class StoreConformance:
         # processes as soon as it is there: a create that opens the key exclusively and
         # then writes into it (open(path, "x"), then write) lets a reader find it with
         # part of its bytes, and the registry reports the document damaged.
+        # Each key is kept until a read has found it: a reader that only ever found the
+        # keys missing would pass having checked nothing.
         value = _value(b"c")
         current = ["created/0"]
-        reader = _Reader(lambda: store.read(current[0]), value, missing_ok=True)
+        _raises_file_not_found(store.read, current[0])
+        reader = _Reader(
+            lambda: store.read(current[0]),
+            value,
+            missing_ok=True,
+            missing=lambda: not store.exists(current[0]),
+        )
         with reader.running():
             for i in reader.rounds():
                 current[0] = key = f"created/{i}"
                 store.create(key, value)
+                reader.sees(f"create({key!r}) returned")
                 store.delete(key)
         assert not reader.wrong, reader.verdict("create is not all at once")
+        assert reader.found, f"the reader never found a created key in {reader.reads} reads"
 
     def test_replace_overwrites_whole(self, store: Store) -> None:
         store.replace("hint", b"1")
@@ -566,10 +711,8 @@ class StoreConformance:
         assert {key: type(value) for key, value in answer.items()} == {"typed": bytes}
 
     def test_missing_key_reads_raise_file_not_found(self, store: Store) -> None:
-        with pytest.raises(FileNotFoundError):
-            store.read("nowhere")
-        with pytest.raises(FileNotFoundError):
-            store.open_blob("nowhere")
+        for call in (store.read, store.open_blob, store.size, store.modified):
+            _raises_file_not_found(call, "nowhere")
         assert not store.exists("nowhere")
 
     def test_read_many_leaves_out_missing_keys(self, store: Store) -> None:
@@ -676,8 +819,8 @@ class StoreConformance:
         store.create("s", b"12345")
         assert store.size("s") == 5
         assert store.modified("s") > 0
-        with pytest.raises(FileNotFoundError):
-            store.modified("missing")
+        _raises_file_not_found(store.size, "missing")
+        _raises_file_not_found(store.modified, "missing")
 
     def test_modified_is_the_time_of_the_last_write(
         self, store: Store, clock_resolution: float
@@ -756,13 +899,11 @@ class StoreConformance:
         # missing, as on S3, not a failure of the whole batch.
         store.create("f/inside", b"1")
         assert not store.exists("f")
-        with pytest.raises(FileNotFoundError):
-            store.read("f")
+        _raises_file_not_found(store.read, "f")
         assert store.read_many(["f", "f/inside"]) == {"f/inside": b"1"}
         # Nor a blob: verify reports a folder where a blob was as damage, not a failure.
         for call in (store.open_blob, store.size, store.modified):
-            with pytest.raises(FileNotFoundError):
-                call("f")
+            _raises_file_not_found(call, "f")
 
     # --- blobs --------------------------------------------------------------------------
 
@@ -843,22 +984,26 @@ class StoreConformance:
         # publish makes the blob visible at once: a store that copies the staged bytes
         # into place lets a reader (a load of another version sharing the blob) find
         # part of them, and the registry reports a damaged artifact.
+        # Each key is kept until a read has found it, as in the create race above.
         blob = _value(b"b")
         current = ["blobs/whole/0"]
+        _raises_file_not_found(store.open_blob, current[0])
 
         def read() -> bytes:
             with store.open_blob(current[0]) as f:
                 return f.read()
 
-        reader = _Reader(read, blob, missing_ok=True)
+        reader = _Reader(read, blob, missing_ok=True, missing=lambda: not store.exists(current[0]))
         with reader.running():
             for i in reader.rounds():
                 current[0] = key = f"blobs/whole/{i}"
                 writer = store.blob_writer()
                 writer.write(blob)
                 writer.publish(key)
+                reader.sees(f"publish({key!r}) returned")
                 store.delete(key)
         assert not reader.wrong, reader.verdict("publish is not all at once")
+        assert reader.found, f"the reader never found a published blob in {reader.reads} reads"
 
     def test_a_reader_of_a_blob_sees_it_whole_while_it_is_published_again(
         self, store: Store
