@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -69,6 +69,7 @@ __all__ = [
     "close_replaced_window",
     "condemning_rollout",
     "describe_traffic",
+    "last_error",
     "new_rollout_id",
     "read_state",
     "read_state_before",
@@ -266,6 +267,40 @@ def describe_traffic(state: DeployerState | None) -> str:
         f"{_shown(s.version)} in {s.slot} {s.weight}%" + ("" if s.ready else " (not ready)")
         for s in live
     )
+
+
+_ERROR_SHOWN = 300  # characters of an error's first line a summary quotes
+
+
+def last_error(events: Iterable[RolloutEvent]) -> str | None:
+    """The last deployer call that raised among ``events`` (a rollout's history), as a
+    message names it: the exception's class and the first line of its text (cut to
+    300 characters); None if none raised.
+
+    Examples
+    --------
+    >>> from modelship.deploy import BlueGreen
+    >>> from modelship.testing import InMemoryDeployer
+    >>> class Down(InMemoryDeployer):
+    ...     def set_traffic(self, weights):
+    ...         raise TimeoutError("the API timed out" + chr(10) + "(details)")
+    >>> dep = Down()
+    >>> try:
+    ...     BlueGreen(dep, clock=dep.clock).deploy("fraud", "1")
+    ... except Exception as exc:
+    ...     print(last_error(exc.rollout.history))
+    TimeoutError: the API timed out
+    """
+    for event in reversed(list(events)):
+        error = event.data.get("error") if event.kind is EventKind.ERROR else None
+        if not isinstance(error, str):
+            continue
+        _, said, text = event.message.partition(f" raised {error}: ")
+        first = next(iter((text if said else event.message).splitlines()), "")
+        if len(first) > _ERROR_SHOWN:
+            first = first[: _ERROR_SHOWN - 3] + "..."
+        return f"{error}: {first}"
+    return None
 
 
 def _shown(version: str) -> str:

@@ -67,6 +67,7 @@ from modelship.deploy._rollout import (
     RolloutStatus,
     close_replaced_window,
     describe_traffic,
+    last_error,
     read_state_before,
     same_alias,
     stored_records,
@@ -903,8 +904,22 @@ class _Strategy:
             and (now.slot, now.version) != (stable.slot, stable.version)
         )
         live = [s for s in final.slots if s.weight > 0] if final is not None else []
+        error = last_error(rollout.history)
+        cause = f" (last error: {error})" if error is not None else ""
         if final is None:
-            after = "the deployer's state could not be read to tell what serves"
+            after = (
+                f"the deployer's state could not be read to tell what serves{cause}; once "
+                "the deployer (its API server) answers again, run `modelship deploy status` "
+                "and deploy again or roll back"
+            )
+        elif stable is not None and not final.slots:
+            # Every slot is gone, the stable one too (a rollout never removes that one):
+            # deleted behind the rollout's back (a namespace torn down), not by it.
+            after = (
+                f"nothing serves: no slot of {rollout.model} is left in {self.deployer!r} "
+                f"(were they deleted, or their namespace?){cause}; run `modelship deploy "
+                "status` to confirm, then deploy again (it starts the app anew)"
+            )
         elif len(live) > 1:
             # A split left behind (the traffic could not all be sent back): every slot
             # with a share is named, not the larger share alone.

@@ -13,7 +13,7 @@ Examples
 from __future__ import annotations
 
 from modelship.deploy.kubernetes._client import Gone, KubernetesError, Retry
-from modelship.deploy.kubernetes._deployer import KubernetesDeployer
+from modelship.deploy.kubernetes._deployer import KubernetesDeployer, SlotBeingDeleted
 from modelship.deploy.kubernetes._dry_run import dry_run
 from modelship.deploy.kubernetes._ready import Progress, ready_endpoints, rollout_progress
 from modelship.deploy.kubernetes._redact import redact
@@ -26,6 +26,7 @@ __all__ = [
     "KubernetesError",
     "Progress",
     "Retry",
+    "SlotBeingDeleted",
     "dry_run",
     "ready_endpoints",
     "redact",

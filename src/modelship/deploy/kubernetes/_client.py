@@ -471,7 +471,7 @@ class KubeClient:
                     ) from None
                 _log.info("%s; retry %d of %d in %.2f s", error, attempt + 1, tries - 1, delay)
                 self._sleep(delay)
-        raise _gave_up(method, path, last, sent) from None
+        raise _gave_up(method, path, last, sent, self.retry) from None
 
     def _retryable_error(
         self, method: str, path: str, response: Any, data: bytes
@@ -777,13 +777,37 @@ def _no_answer(method: str, path: str, exc: BaseException) -> KubernetesError:
     return error
 
 
-def _gave_up(method: str, path: str, last: KubernetesError | None, sent: int) -> KubernetesError:
+def _gave_up(
+    method: str, path: str, last: KubernetesError | None, sent: int, retry: Retry | None = None
+) -> KubernetesError:
     """The error of a request whose every attempt failed (``last`` is None only when
-    none was allowed: ``attempts=0``)."""
+    none was allowed: ``attempts=0``); after a 429 (the API server throttling: API
+    Priority and Fairness, a proxy's rate limit) it says what to do, naming ``retry``.
+
+    Examples
+    --------
+    >>> last = KubernetesError("GET /api: 429 TooManyRequests: slow down", 429)
+    >>> print(_gave_up("GET", "/api", last, 6, Retry()))  # doctest: +NORMALIZE_WHITESPACE
+    GET /api: 429 TooManyRequests: slow down (gave up after 6 attempts); the API server is
+    throttling requests (429 Too Many Requests): try again later, or give the deployer a
+    larger retry budget, KubernetesDeployer(retry=Retry(attempts=..., cap=...)) (now
+    attempts=6, cap=5 s)
+    """
     if last is None:
         return KubernetesError(f"{method} {path}: not sent (no attempt allowed)")
+    advice = ""
+    if last.status == 429:
+        budget = "" if retry is None else f" (now attempts={retry.attempts}, cap={retry.cap:g} s)"
+        advice = (
+            "; the API server is throttling requests (429 Too Many Requests): try again "
+            "later, or give the deployer a larger retry budget, "
+            f"KubernetesDeployer(retry=Retry(attempts=..., cap=...)){budget}"
+        )
     return KubernetesError(
-        f"{last} (gave up after {sent} attempts)", last.status, last.reason, retryable=True
+        f"{last} (gave up after {sent} attempts){advice}",
+        last.status,
+        last.reason,
+        retryable=True,
     )
 
 

@@ -44,7 +44,7 @@ import attrs
 
 from modelship._params import Interval, validate_params
 from modelship._shown import ascii_number, brief
-from modelship.deploy._errors import RolloutInProgress, SlotInUse, SlotNotFound
+from modelship.deploy._errors import DeployError, RolloutInProgress, SlotInUse, SlotNotFound
 from modelship.deploy._protocol import (
     DeployerCapabilities,
     DeployerState,
@@ -65,6 +65,7 @@ from modelship.deploy.kubernetes._lease import RolloutLease
 from modelship.deploy.kubernetes._ready import (
     PodWait,
     Progress,
+    being_deleted,
     new_replicaset_hash,
     pod_waits,
     ready_endpoints,
@@ -98,7 +99,7 @@ if TYPE_CHECKING:
     from modelship.deploy._spec import DeploymentSpec
     from modelship.registry import Registry
 
-__all__ = ["KubernetesDeployer"]
+__all__ = ["KubernetesDeployer", "SlotBeingDeleted"]
 
 _log = logging.getLogger("modelship.deploy.kubernetes")
 
@@ -131,6 +132,24 @@ _DIAGNOSTIC_STALE = 0.1
 # remove(): a slot object changed between its owner check and its delete (a status write)
 # is read and checked again, up to this many times in all (0.05 s, then doubling, between).
 _DELETE_TRIES = 6
+
+
+class SlotBeingDeleted(DeployError):
+    """A slot's Deployment or Service is being deleted (it has a ``deletionTimestamp``: a
+    finalizer holds it, as ``kubectl delete --cascade=foreground`` or a namespace being
+    deleted does), so nothing is written into it.
+
+    The deployment controller rolls out nothing in a Deployment being deleted (it only
+    counts its status), and the object goes, pods and all, once its last finalizer does:
+    a new version applied there would never roll out, or would take the traffic and
+    vanish. Wait until it is gone, or remove the finalizer, then deploy again.
+
+    Examples
+    --------
+    >>> from modelship.deploy import DeployError
+    >>> issubclass(SlotBeingDeleted, DeployError)
+    True
+    """
 
 
 class _Seconds(Interval):
@@ -747,6 +766,9 @@ class KubernetesDeployer:
         ------
         SlotInUse
             The slot receives traffic; move it first.
+        SlotBeingDeleted
+            The slot's Deployment or Service is being deleted (a finalizer holds it):
+            nothing is written; wait until it is gone or remove the finalizer.
         ConfigError
             A third slot, or names Kubernetes would refuse.
         RolloutInProgress
@@ -780,13 +802,29 @@ class KubernetesDeployer:
 
     def _check_writable(self, slot: str) -> dict[str, dict[str, Any]]:
         """Refuse, reading only, what :meth:`apply` must not write into ``slot``: a slot
-        with traffic (SlotInUse), a slot beyond the most allowed, or another app's
+        with traffic (SlotInUse), a slot whose Deployment or Service is being deleted
+        (SlotBeingDeleted), a slot beyond the most allowed, or another app's
         Deployment, Service or PodMonitor of a name the slot's objects take (ConfigError).
         Returns the app's Deployments by slot, as read."""
         deployments = self._deployments()
         in_use = self._in_use(slot, deployments)
         if in_use is not None:
             raise SlotInUse(f"slot {slot!r} {in_use}; move its traffic before replacing it")
+        name = self.options.slot_name(slot)
+        service = self._client.request("GET", self._path("services", name), missing_ok=True)
+        for kind, found in (("Deployment", deployments.get(slot)), ("Service", service)):
+            deleting = None if found is None else being_deleted(found, kind)
+            if deleting is not None:
+                plural = "deployment" if kind == "Deployment" else "service"
+                raise SlotBeingDeleted(
+                    f"slot {slot!r} of {self.options.app!r} cannot take a new version: "
+                    f"{deleting} in namespace {self.options.namespace!r}; the deployment "
+                    "controller rolls out nothing in a Deployment being deleted, and the "
+                    "object goes with whatever it runs once its last finalizer does; "
+                    f"nothing was written: wait until it is gone (kubectl get {plural} "
+                    f"{name} -n {self.options.namespace}) or remove the finalizer, then "
+                    "deploy again"
+                )
         if slot not in deployments and len(deployments) >= self.capabilities.max_slots:
             raise ConfigError(
                 f"{self.options.app!r} already has slots {sorted(deployments)}; remove one "
@@ -795,11 +833,10 @@ class KubernetesDeployer:
         if slot not in deployments:
             # A slot's first write: refuse to take over another app's objects of that
             # name (forced applies would, without a word).
-            name = self.options.slot_name(slot)
-            for kind in ("deployments", "services"):
-                self._check_owner(
-                    self._client.request("GET", self._path(kind, name), missing_ok=True)
-                )
+            self._check_owner(
+                self._client.request("GET", self._path("deployments", name), missing_ok=True)
+            )
+            self._check_owner(service)
         if self.options.pod_monitor:
             # Shared by the slots and applied with each: checked at every apply, as the
             # app Service is at every write of it.
@@ -1685,6 +1722,18 @@ class KubernetesDeployer:
             raise SlotNotFound(
                 f"no slot {slot!r}: no Deployment {name} in {self.options.namespace}"
             )
+        service = self._client.request("GET", self._path("services", name), missing_ok=True)
+        for kind, obj in (("Deployment", found), ("Service", service)):
+            deleting = None if obj is None else being_deleted(obj, kind)
+            if deleting is not None:
+                # It goes, pods and all, once its last finalizer does: not a slot to trust.
+                return SlotHealth(
+                    False,
+                    redact(
+                        f"{deleting}: it goes with its pods once its last finalizer does; "
+                        "deploy again once it is gone"
+                    ),
+                )
         path = f"/api/v1/namespaces/{self.options.namespace}/services/{name}:http/proxy/health"
         try:
             self._client.request("GET", path, attempts=2)

@@ -3,7 +3,9 @@
 A Deployment has rolled out when the controller has seen its latest spec
 (``observedGeneration`` caught up), every desired replica is updated, no old replica is
 left, and every updated replica is available. ``ProgressDeadlineExceeded`` is a failure,
-reported at once, not something to wait out. The messages are kubectl's.
+reported at once, not something to wait out, and so is a Deployment being deleted (a
+``deletionTimestamp``, a finalizer holding it): the deployment controller only counts its
+status (``syncStatusOnly``), so it never rolls out. The messages are kubectl's.
 
 While a rollout is not done, what keeps its new pods from turning Ready is what
 ``kubectl describe pod`` shows: each container's ``state.waiting`` reason and message,
@@ -25,6 +27,7 @@ __all__ = [
     "PULL_FAILURE_SECONDS",
     "PodWait",
     "Progress",
+    "being_deleted",
     "new_replicaset_hash",
     "pod_waits",
     "ready_endpoints",
@@ -66,6 +69,16 @@ def rollout_progress(deployment: Mapping[str, Any]) -> Progress:
     name = meta.get("name", "?")
     spec = deployment.get("spec", {})
     status = deployment.get("status") or {}
+    deleting = being_deleted(deployment, "Deployment")
+    if deleting is not None:
+        # syncStatusOnly: no new ReplicaSet is made, nothing is scaled; once its last
+        # finalizer goes, so does the Deployment, with its pods.
+        return Progress(
+            False,
+            True,
+            f"{deleting}: the deployment controller rolls out nothing in a Deployment being "
+            "deleted; wait until it is gone or remove the finalizer, then deploy again",
+        )
     if meta.get("generation", 0) > status.get("observedGeneration", 0):
         return Progress(False, False, "Waiting for deployment spec update to be observed...")
     for cond in status.get("conditions") or []:
@@ -85,6 +98,30 @@ def rollout_progress(deployment: Mapping[str, Any]) -> Progress:
     else:
         return Progress(True, False, f'deployment "{name}" successfully rolled out')
     return Progress(False, False, wait + _replica_failure(status))
+
+
+def being_deleted(obj: Mapping[str, Any], kind: str) -> str | None:
+    """What says ``obj`` (a ``kind`` as the API returns it) is being deleted: its
+    ``deletionTimestamp`` and the finalizers that hold it; None if it is not.
+
+    Examples
+    --------
+    >>> dep = {"metadata": {"name": "fraud-blue", "deletionTimestamp": "2026-01-02T03:04:05Z",
+    ...                     "finalizers": ["example.com/hold"]}}
+    >>> print(being_deleted(dep, "Deployment"))  # doctest: +NORMALIZE_WHITESPACE
+    Deployment fraud-blue is being deleted (since 2026-01-02T03:04:05Z, held by finalizers:
+    example.com/hold)
+    >>> being_deleted({"metadata": {"name": "fraud-blue"}}, "Deployment") is None
+    True
+    """
+    meta = obj.get("metadata") or {}
+    since = meta.get("deletionTimestamp")
+    if not since:
+        return None
+    held = [_said(f) for f in _list(meta.get("finalizers"))[:10] if isinstance(f, str)]
+    holds = f"held by finalizers: {', '.join(held)}" if held else "no finalizer holds it"
+    name = _said(meta.get("name")) or "?"
+    return f"{kind} {name} is being deleted (since {_said(since)}, {holds})"
 
 
 def _replica_failure(status: Mapping[str, Any]) -> str:

@@ -25,6 +25,10 @@ Deployment that is scaled keeps ``NewReplicaSetAvailable`` whether or not its ne
 turn Ready (as kubernetes/kubernetes#106697 describes), and a spec change that makes no
 new ReplicaSet (replicas, the deadline) does not restart the clock or clear a
 ``ProgressDeadlineExceeded``: only progress, a complete rollout or a new ReplicaSet does.
+A Deployment being deleted (a ``deletionTimestamp``, a finalizer holding it) only has its
+status counted, as the deployment controller's ``syncStatusOnly`` does: a changed pod
+template gets no new ReplicaSet (``updatedReplicas`` stays 0), no ReplicaSet is scaled and
+``Progressing`` is left as it was.
 EndpointSlices list the pods a Service selects, ready or not; objects whose owner is
 gone are deleted. A Gateway controller (:data:`GATEWAY_CONTROLLER`) writes each
 HTTPRoute's ``status.parents``: one entry of its own per parentRef with ``Accepted`` and
@@ -173,6 +177,12 @@ _NO_DEADLINE = 2**31 - 1  # progressDeadlineSeconds that turns the check off (ma
 def _deadline(spec: Mapping[str, Any]) -> float:
     """The Deployment's ``progressDeadlineSeconds`` (left out: the API server's default)."""
     return float(spec.get("progressDeadlineSeconds") or 600)
+
+
+def _deleting(obj: Mapping[str, Any]) -> bool:
+    """Whether ``obj`` is being deleted (a finalizer holds it): it has a
+    ``deletionTimestamp``."""
+    return bool((obj.get("metadata") or {}).get("deletionTimestamp"))
 
 
 def _has_deadline(spec: Mapping[str, Any]) -> bool:
@@ -477,6 +487,8 @@ class Controller:
         return hashlib.sha256(canonical(dep["spec"]["template"]).encode()).hexdigest()[:10]
 
     def _deployment(self, dep: dict[str, Any]) -> None:
+        if _deleting(dep):
+            return  # syncStatusOnly: no new ReplicaSet, nothing scaled (see the module doc)
         ns, name = dep["metadata"]["namespace"], dep["metadata"]["name"]
         spec = dep["spec"]
         want = int(spec.get("replicas", 1))
@@ -576,7 +588,7 @@ class Controller:
         )
         if not _has_deadline(spec):
             conditions.pop("Progressing", None)
-        else:
+        elif not _deleting(dep):  # syncStatusOnly leaves Progressing as it was
             new_rs = next(
                 (rs for rs in sets if rs["metadata"]["labels"].get("pod-template-hash") == h),
                 None,
