@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from modelship.checks import Bias, DataDrift, DriftProfile, Status
-from modelship.checks._drift import _is_date_text
+from modelship.checks._suspects import is_date_text as _is_date_text
 from modelship.checks.stats._fairness import group_label
 
 # --- 1. zoned date labels: no warning filter is changed ---------------------------------

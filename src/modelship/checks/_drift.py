@@ -11,7 +11,6 @@ import heapq
 import itertools
 import math
 import os
-import re
 import shlex
 import sys
 import threading
@@ -60,6 +59,12 @@ from modelship.checks._schema import (
     zone_clash,
 )
 from modelship.checks._sides import CategoricalSide, NumericSide, Side, kind_of, side_of
+from modelship.checks._suspects import (
+    DATE_LIKE_SAMPLE,
+    ID_DISTINCT_SHARE,
+    ID_MIN_VALUES,
+    is_date_text,
+)
 from modelship.checks._tabular import (
     BOOLEAN_CELLS,
     KINDS,
@@ -118,51 +123,19 @@ MIN_VALUES = 5
 values on either side is ``skip``, "too few values to judge". Below 4 values a side, no
 two-sample KS test can reach p < 0.05 at all."""
 
-ID_DISTINCT_SHARE = 0.95
-"""A categorical reference column with at least ``ID_MIN_VALUES`` values of which this
-share or more are distinct looks like an identifier: it is not tested, and warns."""
-
-ID_MIN_VALUES = 50
-"""Fewest present reference values for the identifier rule: below it, all distinct is
-what any small sample of a real categorical column looks like."""
-
-_DATE_LIKE_SAMPLE = 20  # labels looked at to call a text column date-like
-
-
-# A date and a time of day as NumPy reads them, each part as long as NumPy takes it: what
-# follows is what NumPy reads as a time zone. With anything there, NumPy warns (a
-# UserWarning, a DeprecationWarning before NumPy 2), even before it finds the text is no
-# zone; so the zone is read here and NumPy is given the rest. Silencing the warning
-# instead (warnings.catch_warnings) would change the filters of every thread.
-_DATE_TIME = re.compile(
-    r"[0-9]+-[0-9]{2}-[0-9]{2}[T ][0-9]{2}(?::[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{0,18})?)?)?"
-)
-# The zones NumPy accepts after it: Z, or +hh, +hhmm, +hh:mm (hours below 24, minutes
-# below 60), then C whitespace (none after a bare +hh), or whitespace alone.
-_ZONE = re.compile(
-    r"(?:Z|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9])?[ \t\n\v\f\r]*"
-    r"|[+-](?:[01][0-9]|2[0-3])"
-)
-
-
-def _is_date_text(label: str) -> bool:
-    if len(label) < 8 or not label[:4].isdigit() or not any(c in label for c in "-:/"):
-        return False
-    text = label.replace("/", "-")
-    date_time = _DATE_TIME.match(text)
-    if date_time is not None:
-        if _ZONE.fullmatch(text, date_time.end()) is None:
-            return False  # NumPy refuses what follows the time of day
-        text = date_time.group()
-    try:
-        np.datetime64(text)
-    except ValueError:
-        return False
-    return True
-
 
 def _suspect(name: str, ref: CategoricalSide) -> str | None:
-    """Why a categorical column should not be compared as categories, if it should not."""
+    """Why a categorical column should not be compared as categories, if it should not.
+
+    Date text first: a column of time stamps written as text is nearly all distinct too,
+    and is no identifier."""
+    labels = list(itertools.islice(ref.counts, DATE_LIKE_SAMPLE))
+    if labels and all(is_date_text(label) for label in labels):
+        return (
+            f"holds date strings such as {labels[0]!r}: not tested; parse it to datetimes and "
+            f"declare kinds={{{name!r}: 'numeric'}} to compare time stamps, leave it out "
+            f"(exclude=[{name!r}]), or declare kinds={{{name!r}: 'categorical'}}"
+        )
     present = sum(ref.counts.values())
     if present >= ID_MIN_VALUES and len(ref.counts) >= ID_DISTINCT_SHARE * present:
         share = len(ref.counts) / present
@@ -170,13 +143,6 @@ def _suspect(name: str, ref: CategoricalSide) -> str | None:
             f"looks like an identifier ({share:.0%} of {present} reference values are "
             f"distinct): not tested; leave it out (exclude=[{name!r}]) or declare its kind "
             f"(kinds={{{name!r}: 'categorical'}}) to test it anyway"
-        )
-    labels = list(ref.counts)[:_DATE_LIKE_SAMPLE]
-    if labels and all(_is_date_text(label) for label in labels):
-        return (
-            f"holds date strings such as {labels[0]!r}: not tested; parse it to datetimes and "
-            f"declare kinds={{{name!r}: 'numeric'}} to compare time stamps, leave it out "
-            f"(exclude=[{name!r}]), or declare kinds={{{name!r}: 'categorical'}}"
         )
     return None
 

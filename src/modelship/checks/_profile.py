@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence, ValuesView
 from typing import Any
 
 import attrs
@@ -22,10 +23,17 @@ from modelship.checks._schema import (
     ColumnSchema,
     Schema,
     decimal_bound,
+    with_datetimes,
     with_nullable_dtypes,
     with_zones,
 )
 from modelship.checks._sides import CategoricalSide, NumericSide, Side
+from modelship.checks._suspects import (
+    DATE_LIKE_SAMPLE,
+    ID_DISTINCT_SHARE,
+    ID_MIN_VALUES,
+    is_date_text,
+)
 from modelship.checks._tabular import KINDS, ColumnKind, as_table, parse_kinds
 from modelship.checks.stats import QuantileSummary
 from modelship.checks.stats._columns import round_to
@@ -33,7 +41,11 @@ from modelship.errors import ConfigError
 
 __all__ = ["CategoricalProfile", "DriftProfile", "NumericProfile"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# The version a profile is written with when none of its columns needs a newer reader:
+# 2 only for one holding an identifier-like column without its categories (n_distinct),
+# which a reader of version 1 would take for counts that do not add up.
+_FIRST_VERSION = 1
 
 
 # Relative slack for the spread bounds below: the bounds are exact for the sample, so the
@@ -136,6 +148,9 @@ def _check_categorical(column: CategoricalProfile) -> None:
         raise ConfigError(
             f"'counts' must map each category to its count, got {type(column.counts).__name__}"
         )
+    if column.n_distinct is not None:
+        _check_uncounted(column)
+        return
     odd = next((label for label in column.counts if not isinstance(label, str)), None)
     if odd is not None:
         raise ConfigError(f"'counts' keys are category labels (str), got {odd!r}")
@@ -144,6 +159,99 @@ def _check_categorical(column: CategoricalProfile) -> None:
         raise ConfigError(
             f"category counts ({total}) plus n_missing ({n_missing}) must equal n_rows ({n_rows})"
         )
+
+
+def _check_uncounted(column: CategoricalProfile) -> None:
+    """Refuse the counts of an identifier-like column kept without its categories unless
+    they add up and the column looks like an identifier to drift checks (else they would
+    test it, and need the categories)."""
+    n_distinct = _count({"n_distinct": column.n_distinct}, "n_distinct")
+    present = column.n_rows - column.n_missing
+    if column.counts:
+        raise ConfigError(
+            "a column with 'n_distinct' keeps no category counts (an identifier-like column's "
+            f"values are not stored), got {len(column.counts)}; profile the data again"
+        )
+    if present < 0 or n_distinct > present:
+        raise ConfigError(
+            f"'n_distinct' {n_distinct} plus n_missing {column.n_missing} exceed n_rows "
+            f"{column.n_rows}; profile the data again"
+        )
+    if not looks_like_identifier(present, n_distinct):
+        raise ConfigError(
+            f"'n_distinct' {n_distinct} of {present} values is no identifier-like column, "
+            "whose categories alone a profile leaves unstored; profile the data again"
+        )
+
+
+def looks_like_identifier(present: int, n_distinct: int) -> bool:
+    """Whether a categorical column with ``present`` values, ``n_distinct`` of them
+    distinct, looks like an identifier to drift checks (not tested, see
+    :data:`~modelship.checks._suspects.ID_DISTINCT_SHARE`).
+
+    Examples
+    --------
+    >>> looks_like_identifier(1000, 990), looks_like_identifier(1000, 900)
+    (True, False)
+    """
+    return present >= ID_MIN_VALUES and n_distinct >= ID_DISTINCT_SHARE * present
+
+
+def _identifier_like(counts: Mapping[str, int]) -> bool:
+    """Whether drift checks report a categorical column with these counts as an
+    identifier (not tested), not as date text: then a profile keeps no category."""
+    if not looks_like_identifier(sum(counts.values()), len(counts)):
+        return False
+    labels = list(itertools.islice(counts, DATE_LIKE_SAMPLE))
+    return not all(is_date_text(label) for label in labels)
+
+
+class _UncountedValues(ValuesView[int]):
+    """As many counts as categories, adding up to the present values (each category's own
+    count is not kept: every one is 1 or close, the column looking like an identifier)."""
+
+    def __init__(self, mapping: _Uncounted) -> None:
+        super().__init__(mapping)
+        self._uncounted = mapping
+
+    def __iter__(self) -> Iterator[int]:
+        n, present = len(self._uncounted), self._uncounted.present
+        each, more = divmod(present, n) if n else (0, 0)
+        return itertools.chain(itertools.repeat(each + 1, more), itertools.repeat(each, n - more))
+
+
+class _Uncounted(Mapping[str, int]):
+    """The categories of an identifier-like column a profile did not keep, as a drift
+    check reads them: as many as there were, with their total, for the identifier rule;
+    none by name. Looking a category up (a test of the column, declared categorical when
+    checking) is a :class:`ConfigError` saying how to keep them."""
+
+    def __init__(self, name: str, n_distinct: int, present: int) -> None:
+        self.name, self.n_distinct, self.present = name, n_distinct, present
+
+    def __len__(self) -> int:
+        return self.n_distinct
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def values(self) -> ValuesView[int]:
+        return _UncountedValues(self)
+
+    def _refusal(self) -> ConfigError:
+        return ConfigError(
+            f"the reference profile kept no categories of column {self.name!r}, which "
+            f"looked like an identifier when profiled ({self.n_distinct} distinct of "
+            f"{self.present} values), so it cannot be tested: make the profile with "
+            f"kinds={{{self.name!r}: 'categorical'}} to keep them, or leave the column out "
+            f"(exclude=[{self.name!r}])"
+        )
+
+    def __getitem__(self, label: str) -> int:
+        raise self._refusal()
+
+    def __contains__(self, label: object) -> bool:
+        raise self._refusal()
 
 
 @attrs.frozen(kw_only=True)
@@ -219,6 +327,11 @@ class NumericProfile:
 class CategoricalProfile:
     """One categorical reference column: the count of every category, and of missing values.
 
+    A column that looks like an identifier (nearly every value distinct, which drift
+    checks report and do not test) and was not declared categorical keeps no category:
+    ``counts`` is empty and ``n_distinct`` says how many there were (``None`` for any
+    other column), so that no raw value is stored.
+
     Examples
     --------
     >>> from modelship.checks import DriftProfile
@@ -230,6 +343,7 @@ class CategoricalProfile:
     n_rows: int
     n_missing: int
     counts: Mapping[str, int]
+    n_distinct: int | None = None
 
     def __attrs_post_init__(self) -> None:
         _check_categorical(self)
@@ -243,7 +357,14 @@ class CategoricalProfile:
         >>> DriftProfile.from_data({"c": ["a", "b", "a"]}).categorical["c"].to_dict()
         {'n_rows': 3, 'n_missing': 0, 'counts': {'a': 2, 'b': 1}}
         """
-        return {"n_rows": self.n_rows, "n_missing": self.n_missing, "counts": dict(self.counts)}
+        document: dict[str, Any] = {
+            "n_rows": self.n_rows,
+            "n_missing": self.n_missing,
+            "counts": dict(self.counts),
+        }
+        if self.n_distinct is not None:  # written only for an identifier-like column
+            document["n_distinct"] = self.n_distinct
+        return document
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CategoricalProfile:
@@ -262,6 +383,8 @@ class CategoricalProfile:
             n_rows=_count(data, "n_rows"),
             n_missing=_count(data, "n_missing"),
             counts={str(label): _count(counts, label) for label in counts},
+            # Absent from profiles written before, and for any column whose counts it keeps.
+            n_distinct=None if data.get("n_distinct") is None else _count(data, "n_distinct"),
         )
 
 
@@ -350,8 +473,11 @@ class DriftProfile:
             Columns to leave out (identifiers, free text). The profile remembers them, so
             drift checks against it leave them out of the current data too.
         max_categories : int
-            As for :meth:`Schema.infer`. The category counts are kept whatever their number;
-            leave identifier-like columns out (``exclude=``).
+            As for :meth:`Schema.infer`. The category counts are kept whatever their number,
+            but for a column that looks like an identifier (nearly every value distinct;
+            drift checks report it untested) and is not declared categorical: it keeps
+            only its counts of values, distinct values and missing ones (see
+            :class:`CategoricalProfile`), and its schema no category.
 
         Raises
         ------
@@ -408,12 +534,20 @@ class DriftProfile:
                 schemas.append(ColumnSchema.of(column, max_categories=max_categories))
             else:
                 counts, n_missing = column.category_counts()
+                # A column drift reports as an identifier, not tested, keeps no value: its
+                # counts are those the report states (present, distinct, missing).
+                uncounted = name not in declared and _identifier_like(counts)
                 categorical[name] = CategoricalProfile(
-                    n_rows=len(column), n_missing=n_missing, counts=counts
+                    n_rows=len(column),
+                    n_missing=n_missing,
+                    counts={} if uncounted else counts,
+                    n_distinct=len(counts) if uncounted else None,
                 )
                 schemas.append(
                     ColumnSchema.of(
-                        column, max_categories=max_categories, counts=(counts, n_missing)
+                        column,
+                        max_categories=0 if uncounted else max_categories,
+                        counts=(counts, n_missing),
                     )
                 )
         labels = {
@@ -428,8 +562,11 @@ class DriftProfile:
             # out, so validating the reference itself warns about none of it. It records
             # each date-time column's zone, which a drift check compares with the current
             # column's (a naive batch against a zoned profile is refused).
-            schema=with_zones(
-                with_nullable_dtypes(Schema(schemas, left_out=left_out), reference), reference
+            schema=with_datetimes(
+                with_zones(
+                    with_nullable_dtypes(Schema(schemas, left_out=left_out), reference), reference
+                ),
+                reference,
             ),
             numeric=numeric,
             categorical=categorical,
@@ -451,8 +588,9 @@ class DriftProfile:
         >>> sorted(DriftProfile.from_data({"x": [1.0, 2.0]}).to_dict())
         ['categorical', 'left_out', 'numeric', 'schema', 'schema_version', 'summary_size']
         """
+        uncounted = any(column.n_distinct is not None for column in self.categorical.values())
         document = {
-            "schema_version": SCHEMA_VERSION,
+            "schema_version": SCHEMA_VERSION if uncounted else _FIRST_VERSION,
             "summary_size": self.summary_size,
             "schema": self.schema.to_dict(),
             "numeric": {name: column.to_dict() for name, column in self.numeric.items()},
@@ -749,6 +887,10 @@ def profile_side(profile: DriftProfile, name: str, precision: np.dtype[Any] | No
             std=column.std,
         )
     counts = profile.categorical[name]
+    if counts.n_distinct is not None:
+        present = counts.n_rows - counts.n_missing
+        uncounted = _Uncounted(name, counts.n_distinct, present)
+        return CategoricalSide(n_rows=counts.n_rows, n_missing=counts.n_missing, counts=uncounted)
     return CategoricalSide(n_rows=counts.n_rows, n_missing=counts.n_missing, counts=counts.counts)
 
 

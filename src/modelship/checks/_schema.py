@@ -70,7 +70,7 @@ from modelship.errors import (
     ModelshipError,
 )
 
-__all__ = ["FINDINGS", "ColumnSchema", "Schema", "SchemaCheck"]
+__all__ = ["FINDINGS", "ColumnSchema", "DatetimeSchema", "Schema", "SchemaCheck"]
 
 SCHEMA_VERSION = 1
 # The document key saying lists of rows were typed column by column when it was written.
@@ -670,6 +670,140 @@ class ColumnSchema:
             ) from None
 
 
+def _share(value: Any) -> float:
+    return _as_number("null_rate", value, integers=False)
+
+
+@attrs.frozen(kw_only=True)
+class DatetimeSchema:
+    """What the reference showed of a datetime column not declared numeric.
+
+    Such a column has no range in the schema (declare it numeric, ``kinds=``, to compare
+    its time stamps), but validation still finds it missing (``missing_column``), turned
+    into text or numbers (``kind_changed``), made naive from zoned or the reverse
+    (``zone_changed``), or emptier (``null_rate``, ``missing_rate``).
+
+    Parameters
+    ----------
+    name : str
+    dtype : str
+        The dtype its date-times read as (``"datetime64[us]"``).
+    zone : str, optional
+        Its time zone's name, ``""`` for naive date-times, ``None`` when unknown (no value
+        to tell): then no ``zone_changed`` finding.
+    null_rate : float
+        The reference's share of missing values (``NaT``).
+
+    Raises
+    ------
+    ConfigError
+        For a field of the wrong type or out of range.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from modelship.checks import Schema
+    >>> frame = pd.DataFrame({"x": [1.0, 2.0],
+    ...                       "t": pd.date_range("2024-01-01", periods=2, tz="UTC")})
+    >>> column = Schema.infer(frame).datetimes[0]
+    >>> column.name, column.dtype.startswith("datetime64"), column.zone, column.null_rate
+    ('t', True, 'UTC', 0.0)
+    """
+
+    name: str = attrs.field(converter=_text)
+    dtype: str = attrs.field(converter=_dtype)
+    zone: str | None = None
+    null_rate: float = attrs.field(default=0.0, converter=_share)
+
+    def __attrs_post_init__(self) -> None:
+        for field, expected in (("name", str), ("dtype", str)):
+            value = getattr(self, field)
+            if not isinstance(value, expected):
+                raise ConfigError(
+                    f"the datetime column schema's {field!r} must be {expected.__name__}, got "
+                    f"{_type_name(value)} {brief(value)}; infer the schema again"
+                )
+        if self.zone is not None and not isinstance(self.zone, str):
+            raise ConfigError(
+                f"the datetime column schema's 'zone' must be str or None, got "
+                f"{_type_name(self.zone)} {brief(self.zone)}; infer the schema again"
+            )
+        if not 0 <= self.null_rate <= 1:
+            raise ConfigError(
+                f"datetime column {self.name!r}: 'null_rate' must be a share in [0, 1], got "
+                f"{self.null_rate!r}; infer the schema again"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-compatible dict (``zone`` written only when known).
+
+        Examples
+        --------
+        >>> DatetimeSchema(name="t", dtype="datetime64[us]", zone="").to_dict()
+        {'name': 't', 'dtype': 'datetime64[us]', 'null_rate': 0.0, 'zone': ''}
+        """
+        document: dict[str, Any] = {
+            "name": self.name,
+            "dtype": self.dtype,
+            "null_rate": self.null_rate,
+        }
+        if self.zone is not None:
+            document["zone"] = self.zone
+        return document
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DatetimeSchema:
+        """Rebuild from :meth:`to_dict` output.
+
+        Raises
+        ------
+        ConfigError
+            When a field is missing, of the wrong JSON type or out of range.
+
+        Examples
+        --------
+        >>> column = DatetimeSchema(name="t", dtype="datetime64[ns]", zone="UTC")
+        >>> DatetimeSchema.from_dict(column.to_dict()) == column
+        True
+        """
+        if not isinstance(data, Mapping) or not isinstance(data.get("name"), str):
+            raise ConfigError(
+                f"malformed datetime column schema {brief(data)}: 'name' must be a string; "
+                "write it with Schema.to_json"
+            )
+        try:
+            check_field("'dtype'", "str", data["dtype"])
+            check_field("'null_rate'", "float", data["null_rate"])
+            zone = data.get("zone")
+            check_field("'zone'", "str | None", zone)
+            return cls(
+                name=data["name"], dtype=data["dtype"], zone=zone, null_rate=data["null_rate"]
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(
+                f"malformed datetime column schema {dict(data)!r}: {exc}; write it with "
+                "Schema.to_json"
+            ) from None
+
+
+def _datetime_columns(value: Iterable[DatetimeSchema]) -> tuple[DatetimeSchema, ...]:
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise ConfigError(
+            f"a schema's datetimes must be a list of DatetimeSchema, got {type(value).__name__}"
+        )
+    columns = tuple(value)
+    odd = [column for column in columns if not isinstance(column, DatetimeSchema)]
+    if odd:
+        raise ConfigError(
+            f"a schema's datetimes must be DatetimeSchema objects, got {type(odd[0]).__name__} "
+            f"{brief(odd[0])}; read a schema document with Schema.from_dict"
+        )
+    names = [column.name for column in columns]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"a schema lists a datetime column twice: {names}")
+    return columns
+
+
 def _columns(value: Sequence[ColumnSchema]) -> tuple[ColumnSchema, ...]:
     if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
         raise ConfigError(
@@ -711,6 +845,12 @@ class Schema:
     the user, or the reason a datetime column was left out): validation finds them
     neither missing nor extra. Schemas written before it was recorded read with none.
 
+    ``datetimes`` records each datetime column left out (not declared numeric) without a
+    range: :meth:`validate` finds it missing, turned into text or numbers
+    (``kind_changed``), made naive from zoned or the reverse (``zone_changed``; another
+    zone is the same instants and passes), or emptier (``null_rate``, ``missing_rate``).
+    Schemas written before it was recorded read with none, and check no datetime column.
+
     ``rows_read_whole`` is true for a schema read from a document written before lists
     of rows were typed column by column (one without ``"row_lists": "by_column"`` whose
     columns all have one dtype, as a whole-list reading gave them; so too one pickled
@@ -750,6 +890,9 @@ class Schema:
     rows_read_whole: bool = attrs.field(
         default=False, kw_only=True, converter=_boolean, validator=_is_boolean, eq=False
     )
+    datetimes: tuple[DatetimeSchema, ...] = attrs.field(
+        factory=tuple, kw_only=True, converter=_datetime_columns
+    )
 
     def __repr__(self) -> str:
         """One line: how many columns of each kind, and how many left out.
@@ -781,6 +924,7 @@ class Schema:
         if "rows_read_whole" not in state:
             dtypes = {column.dtype for column in state.get("columns", ())}
             state = {**state, "rows_read_whole": len(dtypes) <= 1}
+        state = {"datetimes": (), **state}  # pickled before datetime columns were recorded
         for name, value in state.items():
             object.__setattr__(self, name, value)
 
@@ -790,6 +934,12 @@ class Schema:
             raise ConfigError(
                 f"a schema both records and leaves out the column(s) {both}; a column is "
                 "one or the other (infer the schema again)"
+            )
+        both = sorted(set(self.names) & {column.name for column in self.datetimes})
+        if both:
+            raise ConfigError(
+                f"a schema records the column(s) {both} both with a kind and as datetime "
+                "columns left out; a column is one or the other (infer the schema again)"
             )
 
     @classmethod
@@ -822,7 +972,8 @@ class Schema:
         exclude : sequence of str, optional
             Columns left out (identifiers, timestamps), as :class:`DataDrift` leaves them;
             recorded in :attr:`left_out` with the datetime columns left out, so that
-            validation finds them neither missing nor extra.
+            validation finds them neither missing nor extra (a datetime column not
+            excluded is still recorded in :attr:`datetimes`, and checked).
         kinds : mapping, optional
             ``{column: "numeric" | "categorical"}`` overriding the kind implied by dtype.
         categorical_max_unique : int, optional
@@ -866,7 +1017,9 @@ class Schema:
                 schema,
                 left_out={**dict.fromkeys(excluded, EXCLUDED), **labels, **schema.left_out},
             )
-        return with_zones(with_nullable_dtypes(schema, reference), reference)
+        return with_datetimes(
+            with_zones(with_nullable_dtypes(schema, reference), reference), reference
+        )
 
     @classmethod
     @validate_params(max_categories=MAX_CATEGORIES)
@@ -874,7 +1027,8 @@ class Schema:
         """Record the schema of a parsed table (see :meth:`infer`), with the columns the
         table left out (datetimes not declared numeric) in :attr:`left_out`. A table
         holds no time zones: its date-time columns' zones are unknown (``None``) unless
-        recorded from the data with :func:`with_zones`, as :meth:`infer` does.
+        recorded from the data with :func:`with_zones`, as :meth:`infer` does; nor the
+        datetime columns it left out, which :func:`with_datetimes` records from the data.
 
         Examples
         --------
@@ -1057,6 +1211,8 @@ class Schema:
             document["left_out"] = dict(self.left_out)
         if not self.rows_read_whole:  # its absence marks a schema written before
             document[_ROW_LISTS] = _BY_COLUMN
+        if self.datetimes:  # written only when there is one: older readers ignore the key
+            document["datetimes"] = [column.to_dict() for column in self.datetimes]
         return document
 
     @classmethod
@@ -1096,9 +1252,17 @@ class Schema:
             # Absent from schemas written before it was recorded: nothing left out.
             left_out = data.get("left_out", {})
             check_field("'left_out'", "Mapping[str, str]", left_out)
+            # Absent from schemas written before datetime columns were recorded: none.
+            datetimes = data.get("datetimes", [])
+            if not isinstance(datetimes, list):
+                raise ConfigError(
+                    f"malformed schema: 'datetimes' must be a list, got {brief(datetimes)}; "
+                    "write it with Schema.to_json"
+                )
             return cls(
                 [ColumnSchema.from_dict(column) for column in columns],
                 left_out=left_out,
+                datetimes=[DatetimeSchema.from_dict(column) for column in datetimes],
                 # Read whole, every column got one dtype: a schema whose columns differ
                 # in dtype was not written so, whatever its age.
                 rows_read_whole=rows is None
@@ -1196,6 +1360,49 @@ def with_zones(schema: Schema, data: Any) -> Schema:
             for column in schema.columns
         ],
     )
+
+
+def with_datetimes(schema: Schema, data: Any) -> Schema:
+    """``schema``, with each datetime column it left out (not declared numeric) recorded
+    in :attr:`Schema.datetimes` from ``data``: its dtype, zone and share of missing
+    values. A column that cannot be read so stays only left out.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from modelship.checks import Schema
+    >>> frame = pd.DataFrame({"x": [1.0, 2.0], "t": pd.date_range("2024-01-01", periods=2)})
+    >>> schema = Schema.of_table(as_table(frame))
+    >>> schema.datetimes, [column.zone for column in with_datetimes(schema, frame).datetimes]
+    ((), [''])
+    """
+    recorded = {column.name for column in schema.datetimes}
+    names = [
+        name
+        for name, why in schema.left_out.items()
+        if why not in (EXCLUDED, row_labels_reason(name)) and name not in recorded
+    ]
+    if not names or not _is_named(data):
+        return schema
+    found = []
+    for name in names:
+        try:
+            raw = raw_columns(data, what="reference", columns=[name], encode=True)
+            column = make_column(name, raw[name], ColumnKind.NUMERIC)
+        except (ModelshipError, KeyError):
+            continue  # not readable as date-times: left out, as before
+        if not holds_datetimes(column.dtype) or not len(column):
+            continue
+        missing, _ = column.counts_of_special()
+        zone = datetime_zones(data, [name], raw).get(name)
+        found.append(
+            DatetimeSchema(
+                name=name, dtype=column.dtype, zone=zone, null_rate=missing / len(column)
+            )
+        )
+    if not found:
+        return schema
+    return attrs.evolve(schema, datetimes=(*schema.datetimes, *found))
 
 
 def holds_datetimes(dtype: str) -> bool:
@@ -1472,17 +1679,22 @@ class SchemaCheck:
         # the schema's others are not missing (those of a plain array name its columns,
         # so a schema column not among them is).
         skipped = set(self.exclude)
+        datetimes = [column.name for column in self.schema.datetimes]
         if self.columns is not None and _is_named(current):
-            skipped |= set(self.schema.names) - set(self.columns)
+            skipped |= {*self.schema.names, *datetimes} - set(self.columns)
         if self.columns is not None:
             self._check_some_column_checked(skipped)
         # The zone of each date-time column the schema recorded one for (not one written
         # before zones were: unknown), as the source columns have it.
+        recorded: list[ColumnSchema | DatetimeSchema] = [
+            *self.schema.columns,
+            *self.schema.datetimes,
+        ]
         zones = datetime_zones(
             current,
             [
                 column.name
-                for column in self.schema.columns
+                for column in recorded
                 if column.zone is not None and column.name not in skipped
             ],
             raw,
@@ -1492,8 +1704,13 @@ class SchemaCheck:
             for expected in self.schema.columns
             if expected.name not in skipped
         ]
+        results += [
+            self._datetime_column(expected, raw, zones.get(expected.name))
+            for expected in self.schema.datetimes
+            if expected.name not in skipped
+        ]
         # Columns the schema left out (an excluded identifier, a datetime) are not extra.
-        known = set(self.schema.names) | self.exclude | set(self.schema.left_out)
+        known = set(self.schema.names) | self.exclude | set(self.schema.left_out) | set(datetimes)
         for extra in (name for name in raw if name not in known):
             results.append(
                 self._result(extra, [("extra_column", "column is not in the schema")], {})
@@ -1526,7 +1743,7 @@ class SchemaCheck:
     def _check_some_column_checked(self, skipped: set[str]) -> None:
         """Refuse ``columns=`` naming only columns left out (by the schema or by
         ``exclude=``): validating nothing would pass."""
-        if set(self.schema.names) - skipped:
+        if {*self.schema.names, *(column.name for column in self.schema.datetimes)} - skipped:
             return
         asked = self.columns or ()
         why = {**dict.fromkeys(self.exclude, "in this check's exclude="), **self.schema.left_out}
@@ -1637,6 +1854,64 @@ class SchemaCheck:
         unusable_before = expected.null_rate + expected.inf_rate
         details["missing_or_non_finite_rate"] = unusable
         limit_reason = missing_rate_finding(unusable_before, unusable, self.max_missing_rate)
+        if limit_reason is not None:
+            findings.append(("missing_rate", limit_reason))
+        return self._result(name, findings, details)
+
+    def _datetime_column(
+        self, expected: DatetimeSchema, raw: Mapping[str, RawColumn], zone: str | None
+    ) -> ColumnResult:
+        """The findings of a datetime column the schema recorded without a range (see
+        :class:`DatetimeSchema`); ``zone`` is the current column's, as for :meth:`_column`."""
+        name = expected.name
+        if name not in raw:
+            return self._result(name, [("missing_column", "column is missing")], {})
+        # Read as date-times once (a zoned column's values can be slow to read): what else
+        # it holds is looked at only when it holds no date-times.
+        error: CheckInputError | None = None
+        try:
+            column = make_column(name, raw[name], ColumnKind.NUMERIC)
+        except CheckInputError as exc:
+            error = exc
+        if error is not None or not holds_datetimes(column.dtype):
+            try:
+                natural = make_column(name, raw[name])
+            except LeftOut:  # date-times the numeric reading refused (out of range)
+                assert error is not None
+                raise type(error)(f"current: {error}") from None
+            except CheckInputError:  # values no check reads (durations): no date-times
+                if error is not None and dtype_kind(raw[name]) == "M":
+                    raise type(error)(f"current: {error}") from None
+                dtype = str(raw_array(raw[name]).dtype)
+                message = f"kind changed: datetime -> {dtype}"
+                return self._result(name, [("kind_changed", message)], {"dtype": dtype})
+            present = (
+                natural.category_counts()[0]
+                if natural.kind is ColumnKind.CATEGORICAL
+                else len(natural) - natural.counts_of_special()[0]
+            )
+            if present or error is not None:  # an empty column holds no other kind of value
+                found = natural.kind.value
+                if natural.kind is ColumnKind.CATEGORICAL:
+                    found += f" ({'booleans' if natural.dtype == 'bool' else 'text'})"
+                message = f"kind changed: datetime -> {found}"
+                return self._result(name, [("kind_changed", message)], {"dtype": natural.dtype})
+        findings: list[tuple[str, str]] = []
+        details: dict[str, Any] = {"dtype": column.dtype}
+        if expected.zone is not None and zone is not None:
+            clash = zone_clash("the column", expected.zone, zone, "schema")
+            if clash is not None:
+                details["zone"] = zone
+                findings.append(("zone_changed", clash))
+        missing, _ = column.counts_of_special()
+        null_rate = missing / len(column)
+        details["null_rate"] = details["missing_or_non_finite_rate"] = null_rate
+        if (expected.null_rate == 0 and missing) or rate_increase_exceeds(
+            expected.null_rate, null_rate, self.null_rate_tolerance
+        ):
+            before, after, _ = rates(expected.null_rate, null_rate, self.max_missing_rate)
+            findings.append(("null_rate", f"null rate {before} -> {after}"))
+        limit_reason = missing_rate_finding(expected.null_rate, null_rate, self.max_missing_rate)
         if limit_reason is not None:
             findings.append(("missing_rate", limit_reason))
         return self._result(name, findings, details)
