@@ -9,10 +9,12 @@ imports it, and none imports another's internals.
 from __future__ import annotations
 
 import argparse
+import codecs
 import contextlib
 import csv
 import importlib
 import io
+import itertools
 import math
 import os
 import re
@@ -208,47 +210,185 @@ def _blank(row: list[str]) -> bool:
     return not row or (len(row) == 1 and row[0] != "" and not row[0].strip())
 
 
-# csv.field_size_limit is one setting for the whole process: _csv_rows raises it for
+# csv.field_size_limit is one setting for the whole process: _csv_cells raises it for
 # the time it reads, under this lock, and puts back what it found.
 _FIELD_LIMIT_LOCK = threading.Lock()
 
+# Rows read before their cells are moved into the columns: a bounded list of rows.
+_CHUNK_ROWS = 8192
 
-def _csv_rows(path: str, content: str) -> list[list[str]]:
-    """The rows of the CSV text ``content``; ``path`` names the file in error messages.
+# Joins one column's cells of a chunk into one string (the cells of a file hold it rarely:
+# a chunk whose cells hold it keeps them as they are).
+_SEPARATOR = "\x00"
 
-    Read strictly: a quote that opens a cell and is never closed would otherwise take the
-    rest of the file into that one cell, silently (pandas refuses such a file too). A cell
-    may be as long as the file (the csv module's default limit is 131,072 characters,
-    which pandas does not have): the process-wide ``csv.field_size_limit`` is raised for
-    the read and restored after, unless something else changed it meanwhile.
+
+def _packed(cells: tuple[str, ...]) -> str | tuple[str, ...]:
+    """One column's cells of a chunk of rows, kept as one string (a Python string per cell
+    costs some 50 bytes beside its text), or as they are when a cell holds the separator."""
+    joined = _SEPARATOR.join(cells)
+    return joined if joined.count(_SEPARATOR) == len(cells) - 1 else cells
+
+
+def _unpacked(parts: list[str | tuple[str, ...]]) -> list[str]:
+    """The cells of one column that :func:`_packed` kept, in order."""
+    cells: list[str] = []
+    for part in parts:
+        cells.extend(part.split(_SEPARATOR) if isinstance(part, str) else part)
+    return cells
+
+
+def _check_utf8(path: str, data: bytes) -> None:
+    """Refuse a file that is not UTF-8, before any of it is read as CSV (as a file that
+    is not text is refused whatever else is wrong with it), without decoding it whole.
 
     Raises
     ------
     ConfigError
-        For text that is not valid CSV; the message names the file and the line.
+        For bytes that are not UTF-8: the message names the byte's position in the file.
+    """
+    if data.isascii():
+        return
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(data)
+    try:
+        for start in range(0, len(view), 1 << 20):
+            decoder.decode(view[start : start + (1 << 20)])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        try:  # again, whole, for the position in the file (only for a file refused)
+            data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{path} is not UTF-8 text: {exc}") from exc
+
+
+def _text_stream(data: bytes) -> io.TextIOWrapper:
+    """The UTF-8 text of ``data`` (a leading byte-order mark dropped), read as it is asked
+    for, line ends left to the csv module."""
+    return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline="")
+
+
+def _csv_cells(path: str, data: bytes) -> tuple[list[str], list[list[str | tuple[str, ...]]]]:
+    """The header and each column's cells (see :func:`_packed`) of the CSV file ``data``;
+    ``path`` names the file in error messages.
+
+    Read strictly, as the file streams (no list of rows is kept): a quote that opens a cell
+    and is never closed would otherwise take the rest of the file into that one cell,
+    silently (pandas refuses such a file too). A cell may be as long as the file (the csv
+    module's default limit is 131,072 characters, which pandas does not have): the
+    process-wide ``csv.field_size_limit`` is raised for the read and restored after,
+    unless something else changed it meanwhile.
+
+    Raises
+    ------
+    ConfigError
+        For text that is not valid CSV (the message names the file and the line), and
+        for a header or a row :func:`_columns_of` refuses.
     """
     with _FIELD_LIMIT_LOCK:
         # Capped at 2**31 - 1: the setting is a C long, 32 bits on Windows.
-        limit = max(min(len(content) + 1, 2**31 - 1), csv.field_size_limit())
+        limit = max(min(len(data) + 1, 2**31 - 1), csv.field_size_limit())
         found = csv.field_size_limit(limit)
         try:
-            return list(csv.reader(io.StringIO(content, newline=""), strict=True))
-        except csv.Error as exc:
-            # Spaces or tabs after a closing quote (a padded export) are no fault: pandas
-            # and the csv module's default reading keep them in the cell. Judged on a copy
-            # without them (same lines); any other fault is reported from it.
-            stripped = _BLANKS_AFTER_QUOTE.sub('"', content)
-            if stripped == content:
-                raise _csv_error(path, content, exc) from exc
             try:
-                for _ in csv.reader(io.StringIO(stripped, newline=""), strict=True):
-                    pass
-            except csv.Error as fault:
-                raise _csv_error(path, stripped, fault) from fault
-            return list(csv.reader(io.StringIO(content, newline="")))
+                return _columns_of(path, csv.reader(_text_stream(data), strict=True))
+            except csv.Error as exc:
+                _judge(path, data, exc)
+            return _columns_of(path, csv.reader(_text_stream(data)))
         finally:
             if csv.field_size_limit() == limit:
                 csv.field_size_limit(found)
+
+
+def _judge(path: str, data: bytes, exc: csv.Error) -> None:
+    """Raise the error for ``exc``, the csv module's strict reading of ``data`` failing,
+    unless the only fault is spaces or tabs after a closing quote (a padded export), which
+    pandas and the csv module's default reading keep in the cell. Judged on a copy without
+    them (same lines); any other fault is reported from it. Only for a file that failed.
+    """
+    content = data.decode("utf-8-sig")
+    stripped = _BLANKS_AFTER_QUOTE.sub('"', content)
+    if stripped == content:
+        raise _csv_error(path, content, exc) from exc
+    try:
+        for _ in csv.reader(io.StringIO(stripped, newline=""), strict=True):
+            pass
+    except csv.Error as fault:
+        raise _csv_error(path, stripped, fault) from fault
+
+
+def _columns_of(
+    path: str, reader: Iterator[list[str]]
+) -> tuple[list[str], list[list[str | tuple[str, ...]]]]:
+    """The header and each column's cells of the rows ``reader`` reads, moved into the
+    columns a chunk of rows at a time.
+
+    Blank lines (nothing on them, or only spaces) are skipped, as pandas skips them: a
+    file ending with an empty line, as editors leave it, is not a ragged row. A header or
+    a row refused is reported once the rest of the file is read, so that a fault of the
+    CSV text found later is the one reported (as when the file was read whole first).
+
+    Raises
+    ------
+    ConfigError
+        For a file with no header row, a header with an empty or a repeated name, and a
+        row whose width is not the header's, naming its line (blank lines counted, as an
+        editor shows them; a row whose quoted cell spans lines counts as one).
+    """
+    refused: ConfigError | None = None
+    header: list[str] | None = None
+    number = 0  # the rows read, blank ones too
+    for row in reader:
+        number += 1
+        if not _blank(row):
+            # Names are stripped as cells are: "id, zip" names the columns "id" and "zip".
+            header = [name.strip() for name in row]
+            break
+    if header is None:
+        raise ConfigError(f"{path} is empty: a CSV file needs a header row")
+    try:
+        _check_header(path, header)
+    except ConfigError as exc:
+        refused = exc
+    width = len(header)
+    columns: list[list[str | tuple[str, ...]]] = [[] for _ in header]
+    while refused is None:
+        chunk = list(itertools.islice(reader, _CHUNK_ROWS))
+        if not chunk:
+            break
+        first, number = number + 1, number + len(chunk)
+        chunk, refused = _full_rows(path, chunk, first, width)
+        if chunk and refused is None:
+            for column, cells in zip(columns, zip(*chunk, strict=True), strict=True):
+                column.append(_packed(cells))
+        del chunk
+    if refused is not None:
+        for _ in reader:  # a fault of the CSV text after it is the one reported
+            pass
+        raise refused
+    return header, columns
+
+
+def _full_rows(
+    path: str, chunk: list[list[str]], first: int, width: int
+) -> tuple[list[list[str]], ConfigError | None]:
+    """The rows of ``chunk`` (``first`` is its first row's line) that are not blank, and
+    the error for its first row whose width is not the header's ``width``, if any.
+
+    Rows all of the header's width, two or more, hold no blank line and no ragged row:
+    found at C speed. Else each row is looked at.
+    """
+    if width >= 2 and set(map(len, chunk)) == {width}:
+        return chunk, None
+    kept: list[list[str]] = []
+    for number, row in enumerate(chunk, start=first):
+        if _blank(row):
+            continue
+        if len(row) != width:
+            return kept, ConfigError(
+                f"{path}, line {number}: {len(row)} fields, but the header has {width}"
+            )
+        kept.append(row)
+    return kept, None
 
 
 # A closing quote's trailing spaces or tabs, up to the comma or the line's end. Removing
@@ -284,63 +424,62 @@ def _read_csv(path: str, data: bytes) -> CsvTable:
     """The table in the CSV file ``data``; ``path`` names the file in error messages.
 
     Blank lines (nothing on them, or only spaces) are skipped, as pandas skips them: a
-    file ending with an empty line, as editors leave it, is not a ragged row.
+    file ending with an empty line, as editors leave it, is not a ragged row. The file is
+    read as it streams, each column's cells kept packed (:func:`_packed`) until the column
+    is typed, one column at a time; a column typed as numbers or booleans keeps its cells
+    packed for :attr:`CsvTable.text`, which reads them when asked for.
     """
-    try:
-        content = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path} is not UTF-8 text: {exc}") from exc
-    rows = _csv_rows(path, content)
-    numbers = None  # each row's line number, once blank lines are dropped
-    widths = set(map(len, rows))
-    # Rows all of one width, two or more, hold no blank line and no ragged row: that is
-    # found at C speed (a look at each row took 0.1 s more on a 1M-row, 23 MB file).
-    if len(widths) != 1 or widths <= {0, 1}:
-        # Line numbers count the blank lines, as an editor shows them (a row whose quoted
-        # cell spans lines counts as one).
-        numbers = [number for number, row in enumerate(rows, start=1) if not _blank(row)]
-        rows = [rows[number - 1] for number in numbers]
-    if not rows:
-        raise ConfigError(f"{path} is empty: a CSV file needs a header row")
-    # Names are stripped as cells are: "id, zip" names the columns "id" and "zip".
-    header, body = [name.strip() for name in rows[0]], rows[1:]
-    _check_header(path, header)
-    if numbers is not None:  # else every row is as wide as the header: found above
-        for number, row in zip(numbers[1:], body, strict=True):
-            if len(row) != len(header):
-                raise ConfigError(
-                    f"{path}, line {number}: {len(row)} fields, but the header has {len(header)}"
-                )
-    # No "_" and nothing but ASCII after the first line (which the header takes at
-    # least): then no cell holds either, found in one C-speed look at the text instead of
-    # a look at each column (0.15 s, 5%, of reading a 1M-row, 3-column numeric file).
-    after_header = content[_first_line_end(content) + 1 :]
-    plain = plain_number(after_header)
-    columns, text, nullable_dtypes = {}, {}, {}
-    for j, name in enumerate(header):
-        text[name] = _csv_text([row[j] for row in body])
-        columns[name], nullable = _csv_column(text[name], plain=plain)
+    _check_utf8(path, data)
+    header, packed = _csv_cells(path, data)
+    columns, text, nullable_dtypes = {}, _CellText(), {}
+    for name, parts in zip(header, packed, strict=True):
+        cells = _csv_text(_unpacked(parts))
+        # No "_" and nothing but ASCII in the column's cells as written: then none of its
+        # cells holds either, found in one C-speed look at each packed part instead of a
+        # look at the cells (the separator is ASCII, and no "_").
+        plain = all(
+            plain_number(part if isinstance(part, str) else "".join(part)) for part in parts
+        )
+        columns[name], nullable = _csv_column(cells, plain=plain)
+        if columns[name] is cells:
+            text.put(name, cells)
+        else:
+            text.pack(name, parts)
+        del cells
         if nullable is not None:
             nullable_dtypes[name] = nullable
     return CsvTable(columns, text=text, nullable_dtypes=nullable_dtypes)
 
 
-def _first_line_end(content: str) -> int:
-    """Where the first line of the CSV text ``content`` ends: its first ``\\r`` or
-    ``\\n`` (the csv module ends a line at either), ``-1`` when it has one line only.
+class _CellText(Mapping[str, NDArray[Any]]):
+    """Each CSV column's cells as :func:`_csv_text` reads them, by name: a column read as
+    text is its own cells; a column typed as numbers or booleans keeps its cells packed
+    (:func:`_packed`, about the file's size) and reads them the first time they are asked
+    for (a CSV file of numbers held each cell twice: its number and a Python string)."""
 
-    The header ends there or later (a quoted name may hold a line break), so the text
-    after it holds every cell of the body. Only the first line is searched for ``\\r``:
-    a file with no ``\\r`` is not read to its end once more.
+    def __init__(self) -> None:
+        self._read: dict[str, NDArray[Any]] = {}
+        self._packed: dict[str, list[str | tuple[str, ...]]] = {}
+        self._names: list[str] = []
 
-    Examples
-    --------
-    >>> [_first_line_end(text) for text in ("id,code\\r1,2023_01\\n", "a\\nb\\r\\n", "a")]
-    [7, 1, -1]
-    """
-    newline = content.find("\n")
-    carriage = content.find("\r", 0, len(content) if newline < 0 else newline)
-    return newline if carriage < 0 else carriage
+    def put(self, name: str, cells: NDArray[Any]) -> None:
+        self._names.append(name)
+        self._read[name] = cells
+
+    def pack(self, name: str, parts: list[str | tuple[str, ...]]) -> None:
+        self._names.append(name)
+        self._packed[name] = parts
+
+    def __getitem__(self, name: str) -> NDArray[Any]:
+        if name not in self._read:
+            self._read[name] = _csv_text(_unpacked(self._packed.pop(name)))
+        return self._read[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
 
 
 class CsvTable(dict[str, NDArray[Any]]):
@@ -363,7 +502,8 @@ class CsvTable(dict[str, NDArray[Any]]):
         nullable_dtypes: Mapping[str, str],
     ) -> None:
         super().__init__(columns)
-        self.text = dict(text)
+        # The reader's own (which reads a column's cells when asked for) is shared.
+        self.text: Mapping[str, NDArray[Any]] = text if isinstance(text, _CellText) else dict(text)
         self._nullable_dtypes = dict(nullable_dtypes)
 
     def nullable_dtypes(self) -> dict[str, str]:
