@@ -8,7 +8,7 @@ from modelship._model_version import AttachmentSource, VersionState
 from modelship._public import publish
 from modelship.registry._aliases import AliasMove
 from modelship.registry._copy import CopyReport, copy_registry
-from modelship.registry._gc import GcReport
+from modelship.registry._gc import GcMarkLeft, GcReport
 from modelship.registry._listing import Order, VersionPage
 from modelship.registry._open import open_registry
 from modelship.registry._protocols import (
@@ -45,6 +45,7 @@ __all__ = [
     "Document",
     "DocumentKind",
     "FsspecStore",
+    "GcMarkLeft",
     "GcReport",
     "JoblibSerializer",
     "KnowsLocation",

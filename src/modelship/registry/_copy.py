@@ -7,7 +7,10 @@ did not take (checked again before anything is written). It writes in the order 
 registration does, and takes part in gc's handshake as one (:func:`~._gc.copying`): the
 blobs first; then, holding a copy mark, it checks that no gc is running and its blobs are
 all there, and creates the slots, then the markers and manifests (the commit points); then
-it removes the mark and creates the alias and tag logs. Each case is atomic because:
+it removes the mark and creates the alias and tag logs. (Before any of it, and again before
+the mark, it compares those logs with the destination's: a model whose logs diverged there
+is refused before anything of it is written, see :func:`copy_registry`.) Each case is
+atomic because:
 
 - registration vs copy, in the destination: a slot is created exclusively, so each
   number has one owner. A registration that finds a copied slot takes the next number; a
@@ -39,6 +42,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -50,7 +54,7 @@ from modelship._endpoints import s3_endpoint
 from modelship._hashing import hash_stream
 from modelship._model_version import ModelVersion
 from modelship._names import check_model_name
-from modelship._shown import hide_credentials
+from modelship._shown import brief, hide_credentials
 from modelship.errors import (
     ConfigError,
     Conflict,
@@ -110,7 +114,22 @@ class _MissingInSource(IntegrityError):
     """A blob a version of the source names is not there (or went while it was read)."""
 
 
-def _copy_blob(src: Store, dst: Store, digest: str, size: int | None) -> tuple[int, bool]:
+@attrs.frozen
+class _Whose:
+    """Whose blob a copy streams, for its errors: ``role`` (``"artifact"``, ``"attachment
+    'notes'"``) of ``name`` version ``version``."""
+
+    name: str
+    version: str
+    role: str
+
+    def __str__(self) -> str:
+        return f"the {self.role} of {self.name} version {self.version}"
+
+
+def _copy_blob(
+    src: Store, dst: Store, digest: str, size: int | None, whose: _Whose
+) -> tuple[int, bool]:
     """Stream one blob, checking its digest on the way: (bytes copied, whether it repaired).
 
     A blob ``dst`` already holds is trusted only once its size and digest are checked; a
@@ -120,17 +139,19 @@ def _copy_blob(src: Store, dst: Store, digest: str, size: int | None) -> tuple[i
     :class:`~modelship.StoreError` naming the blob and the store.
     """
     try:
-        return _stream_blob(src, dst, digest, size)
+        return _stream_blob(src, dst, digest, size, whose)
     except ModelshipError:
         raise
     except OSError as exc:
         raise StoreError(
-            f"could not copy blob {digest} from {hide_credentials(src.url)} to "
+            f"could not copy blob {digest} ({whose}) from {hide_credentials(src.url)} to "
             f"{hide_credentials(dst.url)}: {exc}"
         ) from exc
 
 
-def _stream_blob(src: Store, dst: Store, digest: str, size: int | None) -> tuple[int, bool]:
+def _stream_blob(
+    src: Store, dst: Store, digest: str, size: int | None, whose: _Whose
+) -> tuple[int, bool]:
     """:func:`_copy_blob`, letting a store's ``OSError`` through."""
     key = blob_key(digest)
     repaired = False
@@ -142,10 +163,9 @@ def _stream_blob(src: Store, dst: Store, digest: str, size: int | None) -> tuple
         source = src.open_blob(key)
     except FileNotFoundError:
         raise _MissingInSource(
-            f"blob {digest} is missing from the source "
-            f"{hide_credentials(src.url)}, though a version there "
-            "names it: the source registry is damaged. Restore the blob, or copy only other "
-            "models"
+            f"blob {digest} ({whose}) is missing from the source "
+            f"{hide_credentials(src.url)}: the source registry is damaged. "
+            f"{_damaged_source_advice(src, whose.name)}"
         ) from None
     writer = dst.blob_writer()
     try:
@@ -156,13 +176,16 @@ def _stream_blob(src: Store, dst: Store, digest: str, size: int | None) -> tuple
             except FileNotFoundError:
                 # Deleted while it was read (a gc or purge of the source meanwhile).
                 raise _MissingInSource(
-                    f"blob {digest} was deleted from the source "
+                    f"blob {digest} ({whose}) was deleted from the source "
                     f"{hide_credentials(src.url)} while it was "
                     "copied (a gc or purge there); copy again once it has ended"
                 ) from None
         if "sha256:" + hexdigest != digest:
             raise IntegrityError(
-                f"blob {digest} in the source does not match its digest; not copied"
+                f"blob {digest} ({whose}) in the source {hide_credentials(src.url)} does "
+                f"not match its digest (read {copied} bytes): the source's copy is damaged, "
+                f"so it was not copied and no version of {whose.name} was committed by this "
+                f"copy (models copied before it were). {_damaged_source_advice(src, whose.name)}"
             )
         if repaired and isinstance(writer, ReplacesBlobs):
             writer.publish_over(key)
@@ -172,7 +195,9 @@ def _stream_blob(src: Store, dst: Store, digest: str, size: int | None) -> tuple
             if not writer.publish(key):  # stored already (by another writer): checked here
                 if stored_damage(dst, digest, size) is not None:
                     raise IntegrityError(
-                        f"blob {digest} in the destination is damaged and could not be replaced"
+                        f"blob {digest} ({whose}) in the destination "
+                        f"{hide_credentials(dst.url)} is damaged and could not be replaced "
+                        "(another writer stored it first); copy again"
                     )
                 return copied, repaired
     except BaseException:
@@ -187,12 +212,23 @@ def _stream_blob(src: Store, dst: Store, digest: str, size: int | None) -> tuple
     damage = stored_damage(dst, digest, size)
     if damage is not None:
         raise IntegrityError(
-            f"blob {digest} was copied to {hide_credentials(dst.url)} but {damage}: the "
+            f"blob {digest} ({whose}) was copied to {hide_credentials(dst.url)} but {damage}: the "
             "destination store did not store the bytes it was given (a BlobWriter must "
             "copy each buffer during write). Nothing of this version was committed; fix "
             "the store, then copy again"
         )
     return copied, repaired
+
+
+def _damaged_source_advice(src: Store, name: str) -> str:
+    """What to do about a blob of ``name`` missing or damaged in the source ``src``."""
+    url = shlex.quote(hide_credentials(src.url))
+    return (
+        f"Run `modelship registry verify {url} {shlex.quote(name)} --all` to find every "
+        "damaged version there, restore the blob from a backup (or a copy of the registry), "
+        f"then copy again; or copy only other models (models=[...] without {name!r}; on the "
+        "command line, one --model NAME per model)"
+    )
 
 
 def _copy_doc(src: Store, dst: Store, key: str, data: bytes) -> None:
@@ -205,6 +241,151 @@ def _copy_doc(src: Store, dst: Store, key: str, data: bytes) -> None:
                 "diverged, so copying would overwrite history. Copy into an empty registry, "
                 "or copy only other models"
             ) from None
+
+
+_LOGS = ("aliases", "tags")
+"""The parts of a model's history that are logs (:mod:`._aliases`, :mod:`._tags`)."""
+
+
+class _Diverged(Conflict):
+    """A model's alias or tag log in the destination differs from the source's: the model is
+    reported, and :func:`copy_registry` goes on with the other models."""
+
+    def __init__(self, src: Registry, dst: Registry, name: str, lines: list[str], *, late: bool):
+        self.name, self.lines, self.late = name, lines, late
+        super().__init__(
+            f"{name} was not copied whole: {_diverged_state(src, dst, self)}. "
+            f"{_diverged_advice([name])}"
+        )
+
+
+def _diverged_state(src: Registry, dst: Registry, exc: _Diverged) -> str:
+    """What a :class:`_Diverged` left in the destination and what differs, for its message."""
+    s, d = hide_credentials(src.url), hide_credentials(dst.url)
+    written = (
+        f"its versions were committed in {d}, but a writer there moved an alias or set a tag "
+        "after the copy compared their logs (each log that differs was copied up to the "
+        "entry that differs, the other logs whole)"
+        if exc.late
+        else f"nothing of it was committed in {d}"
+    )
+    return f"{written}; its history there diverged from the source {s}: {'; '.join(exc.lines)}"
+
+
+def _diverged_advice(names: Sequence[str]) -> str:
+    these = ", ".join(repr(n) for n in names)
+    return (
+        "Alias and tag log entries are never rewritten, so moving the alias (or setting the "
+        "tag) in either registry does not make the logs agree again: copy only the other "
+        f"models (models=[...] without {these}; on the command line, one --model NAME per "
+        f"model), or copy {these} into an empty registry"
+    )
+
+
+def _log_difference(key: str, ours: bytes, there: bytes) -> str:
+    """What differs between the log entry at ``key`` in the source (``ours``) and in the
+    destination (``there``): each alias (or tag) whose target (or value) differs in the
+    states the two entries hold, with both. The bytes are parsed as JSON unchecked, only to
+    be shown (each name and value cut by :func:`~modelship._shown.brief`).
+
+    Examples
+    --------
+    >>> _log_difference(
+    ...     "models/m/aliases/000000000004.json",
+    ...     b'{"aliases": {"prod": "5"}}',
+    ...     b'{"aliases": {"prod": "3"}}',
+    ... )
+    "alias 'prod' names version '5' in the source and '3' in the destination (alias log entry 4)"
+    """
+    parts = key.split("/")  # models/<name>/aliases/<rev> or models/<name>/tags/<v>/<rev>
+    rev = number_in(key)
+    if parts[2] == "aliases":
+        field, where, unset = "aliases", f"alias log entry {rev}", "no version"
+    else:
+        field, where, unset = "tags", f"entry {rev} of the tag log of version {parts[3]}", "unset"
+    a, b = _logged_state(ours, key, field), _logged_state(there, key, field)
+    if a is None or b is None:
+        return f"{where} differs (not readable in the {'source' if a is None else 'destination'})"
+    shown = []
+    for k in sorted(set(a) | set(b), key=str):
+        if a.get(k) != b.get(k):
+            first, second = (unset if v is None else brief(v) for v in (a.get(k), b.get(k)))
+            what = f"alias {brief(k)} names version" if field == "aliases" else f"tag {brief(k)} is"
+            shown.append(f"{what} {first} in the source and {second} in the destination")
+    if not shown:
+        return f"{where} differs (it holds the same {field}, set at another time or by another)"
+    more = f" and {len(shown) - 3} more" if len(shown) > 3 else ""
+    return f"{', '.join(shown[:3])}{more} ({where})"
+
+
+def _logged_state(data: bytes, key: str, field: str) -> dict[Any, Any] | None:
+    """The ``aliases`` (or ``tags``) a log entry holds, unchecked; None if it holds none."""
+    try:
+        doc = parse_json(data, key)
+    except IntegrityError:
+        return None
+    state = doc.get(field) if isinstance(doc, dict) else None
+    return state if isinstance(state, dict) else None
+
+
+def _diverged_logs(dst: Registry, docs: Mapping[str, Mapping[str, bytes]]) -> list[str]:
+    """One line per alias or tag log of ``docs`` (a model's history as read from the source)
+    whose entry at some key differs in ``dst``, saying what differs at its first such entry
+    (:func:`_log_difference`); none: every entry the destination holds is the source's.
+
+    Only bytes are compared: the source's as :func:`_read_history` read them (the bytes the
+    copy writes), the destination's read here. Neither side's signature is checked: equal
+    bytes are what :func:`_copy_logs` skips and different ones what it refuses, whatever
+    they hold; the destination's readers check its entries.
+    """
+    ours = {k: v for part in _LOGS for k, v in docs[part].items()}
+    # Only the entries the destination lists are read (into an empty one, none): one
+    # created after this listing is caught by _copy_logs, as one created after the read.
+    d = dst.store
+    names = {k.rpartition("/")[0] for k in ours}
+    listed = {f"{log}/{n}" for log in sorted(names) for n in d.list(log) if is_document(n)}
+    theirs = d.read_many(sorted(set(ours) & listed))
+    found: dict[str, str] = {}
+    for key in sorted(ours):
+        log = key.rpartition("/")[0]
+        there = theirs.get(key)
+        if there is not None and there != ours[key] and log not in found:
+            found[log] = _log_difference(key, ours[key], there)
+    return list(found.values())
+
+
+def _refuse_diverged(
+    src: Registry, dst: Registry, name: str, docs: Mapping[str, Mapping[str, bytes]]
+) -> None:
+    """Raise :class:`_Diverged` for ``name`` if :func:`_diverged_logs` finds any."""
+    lines = _diverged_logs(dst, docs)
+    if lines:
+        raise _Diverged(src, dst, name, lines, late=False)
+
+
+def _copy_logs(
+    src: Registry, dst: Registry, name: str, docs: Mapping[str, Mapping[str, bytes]]
+) -> None:
+    """Create the alias and tag log entries of ``docs`` in ``dst`` (each if absent, else
+    compared), after the versions they name were committed. A log whose entry differs
+    there (an entry a writer created after :func:`_refuse_diverged` compared them) is
+    copied up to that entry only, never the source's later ones on top of another
+    history; the other logs are copied whole; then :class:`_Diverged` says which."""
+    d = dst.store
+    diverged: dict[str, str] = {}
+    for part in _LOGS:  # tag logs: after the versions they annotate
+        for key, data in sorted(docs[part].items()):
+            log = key.rpartition("/")[0]
+            if log in diverged:
+                continue
+            try:
+                d.create(key, data)
+            except FileExistsError:
+                there = d.read(key)
+                if there != data:
+                    diverged[log] = _log_difference(key, data, there)
+    if diverged:
+        raise _Diverged(src, dst, name, list(diverged.values()), late=True)
 
 
 def _not_nested(src: Store, dst: Store) -> None:
@@ -655,9 +836,10 @@ def _copy_blobs_of(
     """
     name = manifest.name
     digests: list[str] = []
-    for ref in [manifest.artifact, *manifest.attachments.values()]:
+    roles = ["artifact", *(f"attachment {a!r}" for a in manifest.attachments)]
+    for role, ref in zip(roles, [manifest.artifact, *manifest.attachments.values()], strict=True):
         try:
-            n, fixed = _copy_blob(s, d, ref.digest, ref.size)
+            n, fixed = _copy_blob(s, d, ref.digest, ref.size, _Whose(name, manifest.version, role))
         except _MissingInSource:
             if not s.exists(state_key(name, "purged", manifest.version)):
                 raise
@@ -807,6 +989,16 @@ def _copy_model(src: Registry, dst: Registry, name: str) -> tuple[int, int, int,
     gone = _purges_with_bytes_gone(s, history, signer_of(src))  # before dst's blobs
     _refuse_undecided_purges(src, name, history, gone)
     slots = _slots_to_copy(name, history)
+    # Refused before anything of the model is written (its blobs, the copy mark, slots,
+    # manifests): an alias or tag log entry the destination holds at one of the source's
+    # keys with other bytes (an alias moved, a tag set there since the last copy). Checked
+    # again right before the copy mark, after the blobs, which may take long. Safe against
+    # a writer of the destination meanwhile because log entries are only ever created
+    # exclusively, never replaced or deleted: an entry found equal stays equal, and one
+    # found different stays different. All a writer can do is create an entry the check
+    # found absent; :func:`_copy_logs` (create if absent, else compare) is the final
+    # guard, and raises after the versions are committed, saying so.
+    _refuse_diverged(src, dst, name, history.docs)
     counts = [0, 0, 0, 0]  # blobs copied, skipped, bytes copied, repaired
     digests: list[str] = []
     final = history.settled | gone
@@ -820,6 +1012,7 @@ def _copy_model(src: Registry, dst: Registry, name: str) -> tuple[int, int, int,
             digests.extend(theirs)
     docs = dict(history.docs)
     docs["purged"] = {k: v for k, v in docs["purged"].items() if number_of(k) in final}
+    _refuse_diverged(src, dst, name, docs)
     with copying(d) as mark:
         try:
             refuse_during_gc(d, digests)
@@ -849,12 +1042,16 @@ def _copy_model(src: Registry, dst: Registry, name: str) -> tuple[int, int, int,
             for key, data in sorted(docs[part].items()):
                 _copy_doc(s, d, key, data)
         mark.keep = False
-    for part in ("aliases", "tags"):  # tag logs: after the versions they annotate
-        for key, data in sorted(docs[part].items()):
-            _copy_doc(s, d, key, data)
+    diverged = None
+    try:
+        _copy_logs(src, dst, name, docs)
+    except _Diverged as exc:  # raised once the hints are moved: the versions are there
+        diverged = exc
     # Reading the top slot and the alias state probes forward and moves both hints.
     top_slot(d, name)
     top_alias(d, name)
+    if diverged is not None:
+        raise diverged
     copied, skipped, nbytes, repaired = counts
     return len(docs["versions"]), copied, skipped, nbytes, repaired
 
@@ -881,6 +1078,20 @@ def copy_registry(
     in ``src`` during the copy makes it raise :class:`~modelship.Conflict` (copy again). A
     copy that stops between a model's slots and manifests resumes if copied again within
     ``dst``'s gc grace period (see the module docstring).
+
+    A model whose alias or tag log in ``dst`` holds, at an entry the source's log also
+    holds, other bytes (an alias moved or a tag set in ``dst`` since the last copy, such as
+    a rollback done in the new registry during a migration) has a history that diverged,
+    and log entries are never rewritten: nothing of that model is written (found before
+    its blobs, and again before its versions are committed). The other models are still
+    copied; then one :class:`~modelship.Conflict` names every such model, each alias (or
+    tag) that differs with its target (or value) in each registry, which models were
+    copied, and what to do: copy only the other models (``models=[...]``; ``--model
+    NAME`` on the command line), or copy that model into an empty registry. A writer of
+    ``dst`` that moves an alias after the second check may still leave the model's
+    versions committed and its diverged log copied up to the entry that differs (each
+    entry is created only if absent, else compared): the ``Conflict`` then says so. Any
+    other error stops the copy at once.
 
     ``models`` names the models to copy (all of ``src``'s by default; anything but an
     iterable of names, a single string included, is a :class:`~modelship.ConfigError`); a
@@ -947,7 +1158,33 @@ def copy_registry(
         with contextlib.suppress(FileExistsError):
             dst.store.create(SIGNING_POLICY, policy)
     counts = [0] * 5  # versions, blobs copied, skipped, bytes, repaired
+    diverged: list[_Diverged] = []
     for name in names:
-        for i, n in enumerate(_copy_model(src, dst, name)):
+        try:
+            done = _copy_model(src, dst, name)
+        except _Diverged as exc:  # reported at the end: the other models are copied
+            diverged.append(exc)
+            continue
+        for i, n in enumerate(done):
             counts[i] += n
+    if diverged:
+        raise _all_diverged(src, dst, names, diverged)
     return CopyReport(tuple(names), *counts)
+
+
+def _all_diverged(
+    src: Registry, dst: Registry, names: Sequence[str], diverged: Sequence[_Diverged]
+) -> Conflict:
+    """The one :class:`~modelship.Conflict` :func:`copy_registry` raises once it has copied
+    every other model: each model whose history diverged, what differs, what to do."""
+    if len(diverged) == 1 and len(names) == 1:
+        return Conflict(str(diverged[0]))
+    bad = [exc.name for exc in diverged]
+    others = [n for n in names if n not in bad]
+    shown = ", ".join(others[:10]) + (f" and {len(others) - 10} more" if len(others) > 10 else "")
+    return Conflict(
+        f"{len(bad)} of the {len(names)} models were not copied whole: "
+        + "; ".join(f"{exc.name}: {_diverged_state(src, dst, exc)}" for exc in diverged)
+        + (f". The other models were copied ({shown})" if others else "")
+        + f". {_diverged_advice(bad)}"
+    )

@@ -145,6 +145,7 @@ from modelship.registry._tags import tag_log_keys, tagged_versions
 
 __all__ = [
     "CopyMark",
+    "GcMarkLeft",
     "GcReport",
     "collect",
     "copying",
@@ -493,12 +494,16 @@ def referenced_digests(
     for model in _models(store):
         purged = set() if purged_before is None else _purged(store, model, purged_before, signer)
         versions = folder(model, "versions")
-        keys = [
-            key
-            for key in (f"{versions}/{n}" for n in store.list(versions) if is_document(n))
-            if number_of(key) not in purged and key != leaving_out
-        ]
-        for key, data in _listed_manifests(store, keys).items():
+        listed = {f"{versions}/{n}" for n in store.list(versions) if is_document(n)}
+        # A listing that lags leaves a committed manifest out, and its bytes would be
+        # taken for unused: each version a live slot names is looked for by its key too.
+        manifests = _listed_manifests(
+            store, sorted(k for k in listed if number_of(k) not in purged and k != leaving_out)
+        )
+        manifests.update(_unlisted_manifests(store, model, listed))
+        for key, data in manifests.items():
+            if number_of(key) in purged or key == leaving_out:
+                continue
             doc = _document(data, key)
             try:
                 used.add(doc["artifact"]["digest"])
@@ -509,6 +514,26 @@ def referenced_digests(
                     "damaged; nothing is collected until it is repaired"
                 ) from exc
     return used
+
+
+def _unlisted_manifests(store: Store, model: str, listed: set[str]) -> dict[str, bytes]:
+    """The manifests of ``model`` not in ``listed`` (a listing of its versions) that are
+    there when read by key: of the versions its live slots name (a listing that lags
+    leaves a committed manifest out; a slot is created before its manifest, and never
+    removed). A slot that cannot be read as one names nothing here (gc warns about
+    it when it decides on slots); a version with no manifest (not committed) is left out.
+    """
+    slots_folder, versions = folder(model, "slots"), folder(model, "versions")
+    names = [n for n in store.list(slots_folder) if is_numbered(n)]
+    wanted: set[str] = set()
+    for key, data in store.read_many(f"{slots_folder}/{n}" for n in names).items():
+        try:
+            slot = check_slot(data, key, UNCHECKED)
+        except IntegrityError:
+            continue
+        if not slot.get("dead"):
+            wanted.add(f"{versions}/{slot['version']}.json")
+    return store.read_many(sorted(wanted - listed))
 
 
 def _purged(store: Store, model: str, purged_before: float, signer: Signer) -> set[str]:
@@ -600,6 +625,29 @@ def _dead_slots(
                 pending += 1
                 continue
             if slot["version"] not in sequences:
+                manifest = f"{versions}/{slot['version']}.json"
+                if store.exists(manifest):
+                    # The listing of versions/ lags (an eventually consistent LIST, a
+                    # proxy's cache): the manifest is there, and the version committed.
+                    # Its slot stays, and no blob is collected, as a listing that left out
+                    # its manifest may leave out its blob's only reference too (the next
+                    # gc, whose listing shows it, collects what is unused). A version
+                    # committed between the listing and this check is seen by it (a read
+                    # of the key itself, not a listing). None commits after it: this slot
+                    # is older than the grace period by both clocks, and a registration
+                    # creates its manifest within the grace period of claiming its slot
+                    # (the module docstring), or, stalled longer, looks for gc marks first,
+                    # finds this run's (created before the slots were listed) and gives
+                    # its slot up. (With dry_run there is no mark, and nothing is written.)
+                    _log.info(
+                        "gc: %s is there but the listing of %s/ left it out (a lagging "
+                        "listing); its slot %s stays and no unused blob is collected",
+                        manifest,
+                        versions,
+                        key,
+                    )
+                    pending += 1
+                    continue
                 # No manifest holds its version: a registration that died, or a committed
                 # version whose manifest was lost. The history is read only here, for a
                 # slot gc would collect, and once per model. A slot whose version another
@@ -768,9 +816,80 @@ def collect(
         for key, age in _runs(store):
             if age >= _RUN_LIFETIME:
                 store.delete(key)  # left by a gc that died
-        return _collect(store, cutoff, dry_run=False, signer=signer)
-    finally:
-        store.delete(run)
+        report = _collect(store, cutoff, dry_run=False, signer=signer)
+    except BaseException as exc:
+        _remove_mark(store, run, None, exc)
+        raise
+    _remove_mark(store, run, report, None)
+    return report
+
+
+class GcMarkLeft(StoreError):
+    """gc could not remove its own mark (``.gc/<run>.json``): registrations and copies
+    into the registry are refused until it is deleted (or, a day after it was created,
+    ignored). ``key`` is the mark; ``report`` is what gc removed (None if gc itself failed,
+    its error then chained as the cause). A :class:`~modelship.StoreError`.
+
+    Examples
+    --------
+    >>> import modelship as ms
+    >>> from modelship.registry import GcMarkLeft
+    >>> reg = ms.open_registry("memory://gc-mark-left-doc")
+    >>> try:
+    ...     _ = reg.gc()
+    ... except GcMarkLeft as exc:  # the store refused to delete exc.key: delete it later
+    ...     reg.store.delete(exc.key)
+    ...     print(exc.report)
+    >>> issubclass(GcMarkLeft, ms.StoreError)
+    True
+    """
+
+    def __init__(self, message: str, *, key: str, report: GcReport | None) -> None:
+        super().__init__(message)
+        self.key = key
+        self.report = report
+
+
+_MARK_RETRY_DELAYS = (0.5, 1.0, 2.0)
+"""Seconds waited before each further try of deleting a gc's own mark (each try is the
+store's, with its own retries): a delete that failed once (a 503, a reset) should not
+refuse every registration for a day."""
+
+
+def _remove_mark(
+    store: Store, run: str, report: GcReport | None, failure: BaseException | None
+) -> None:
+    """Delete gc's mark ``run``, trying again a few times; raise :class:`GcMarkLeft` (with
+    ``report``, chaining ``failure``, the error gc itself raised, if any) if it stays."""
+    # Interrupted (Ctrl-C, SystemExit): one try, without waiting.
+    delays = _MARK_RETRY_DELAYS if failure is None or isinstance(failure, Exception) else ()
+    for delay in (*delays, None):
+        try:
+            store.delete(run)
+            return
+        except StoreError as exc:
+            last = exc
+            if delay is None:
+                break
+            _log.debug("gc: deleting its mark %s failed (%s); trying again", run, exc)
+            time.sleep(delay)
+    done = (
+        f"gc itself failed ({type(failure).__name__}: {failure})"
+        if failure is not None
+        else f"gc removed {report.removed if report else 0} keys or uploads (the report is "
+        "this error's .report)"
+    )
+    raise GcMarkLeft(
+        f"{done}, but its mark {run} on {hide_credentials(store.url)} could not be deleted "
+        f"in {len(delays) + 1} tries ({last}). Until it is deleted, every registration "
+        "and copy into this registry is refused (for up to "
+        f"{_RUN_LIFETIME / 3600:.0f} h, after which it is ignored and the next gc removes "
+        "it): delete it once the store answers, with "
+        f"ms.open_registry(URL).store.delete({run!r}) (another gc does not remove it "
+        "sooner)",
+        key=run,
+        report=report,
+    ) from (failure if failure is not None else last)
 
 
 _HEX_DIGEST = re.compile(r"[0-9a-f]{64}")

@@ -771,6 +771,83 @@ def _has_s3_code(exc: BaseException, codes: tuple[str, ...]) -> bool:
 
 _CHAIN_DEPTH = 32  # causes followed when looking for S3's error code
 
+_TRANSIENT_CODES = frozenset(
+    {
+        "SlowDown",
+        "ServiceUnavailable",
+        "InternalError",
+        "RequestTimeout",
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottled",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "BandwidthLimitExceeded",
+    }
+)
+"""S3's error codes of failures that pass: asked again later, the request may succeed."""
+_TRANSIENT_KINDS = (
+    "ReadTimeoutError",
+    "ConnectTimeoutError",
+    "ConnectionClosedError",
+    "ServerDisconnectedError",
+    "ServerTimeoutError",
+)
+"""botocore's and aiohttp's errors (by name: neither need be installed) of timeouts and
+connections closed under a request."""
+_TRANSIENT_HINT = (
+    "transient: retry later, or raise the store's retries (storage option "
+    'config_kwargs={"retries": {"mode": "standard", "total_max_attempts": 5}}, or '
+    "AWS_MAX_ATTEMPTS in the environment; for timeouts also "
+    'config_kwargs={"read_timeout": 60}): see "Timeouts and retries on S3" in '
+    "docs/registry.md"
+)
+
+
+def _s3_detail(exc: BaseException) -> str:
+    """What a message about ``exc`` (a failed S3 request) adds: S3's error code and HTTP
+    status, from botocore's error in its chain (s3fs's own may only say ``[Errno 16]``),
+    and for a failure that passes (5xx, throttling, a timeout, a connection closed) what
+    to do. Empty if there is nothing to add.
+
+    Examples
+    --------
+    >>> class ClientError(Exception):
+    ...     response = {"Error": {"Code": "SlowDown"}, "ResponseMetadata": {"HTTPStatusCode": 503}}
+    >>> cut = OSError(16, "Please reduce your request rate.")
+    >>> cut.__cause__ = ClientError()
+    >>> print(_s3_detail(cut))  # doctest: +ELLIPSIS
+     (S3 error SlowDown, HTTP 503; transient: retry later, or raise the store's retries ...)
+    >>> _s3_detail(OSError(5, "no such thing"))
+    ''
+    """
+    code: str | None = None
+    status: int | None = None
+    transient = False
+    seen: BaseException | None = exc
+    for _ in range(_CHAIN_DEPTH):  # a chain can loop back on itself
+        if seen is None:
+            break
+        response = getattr(seen, "response", None)
+        if code is None and isinstance(response, dict):
+            error = response.get("Error")
+            given = error.get("Code") if isinstance(error, dict) else None
+            code = given if isinstance(given, str) and given else None
+            meta = response.get("ResponseMetadata")
+            found = meta.get("HTTPStatusCode") if isinstance(meta, dict) else None
+            status = found if isinstance(found, int) else None
+        if isinstance(seen, TimeoutError) or type(seen).__name__ in _TRANSIENT_KINDS:
+            transient = True
+        seen = seen.__cause__ or seen.__context__
+    if code in _TRANSIENT_CODES or (status is not None and (status >= 500 or status == 429)):
+        transient = True
+    said = [f"S3 error {code}" if code else None, f"HTTP {status}" if status else None]
+    parts = ", ".join(p for p in said if p)
+    if transient:
+        parts = f"{parts}; {_TRANSIENT_HINT}" if parts else _TRANSIENT_HINT
+    return f" ({parts})" if parts else ""
+
 
 def _make_folder(path: str, store: FsspecStore) -> None:
     """``os.makedirs``; a file where a folder belongs is a :class:`StoreError`, not "taken".
@@ -1013,8 +1090,11 @@ class FsspecStore:
             blocked = self.not_a_folder() if isinstance(exc, NotADirectoryError) else None
             if blocked is not None:  # the URL names a file: not a failure of the store
                 raise blocked from exc
+            detail = "" if self.is_local else _s3_detail(exc)
             raise StoreError(
-                hide_credentials(f"{what} failed on {self.url}: {type(exc).__name__}: {exc}")
+                hide_credentials(
+                    f"{what} failed on {self.url}: {type(exc).__name__}: {exc}{detail}"
+                )
             ) from exc
 
     @contextlib.contextmanager
