@@ -31,6 +31,14 @@ continuous metric). A metric is judged:
   difference the test sees, so it cannot say "not worse" (without ties the two always
   agree; an interval with a width, such as ``[0, 1]`` for whole milliseconds, is judged
   against the tolerance as usual);
+* for a 0/1 metric judged on its rates, ``inconclusive`` too when the pooled z-test
+  rejects (``p < alpha``) with the canary worse while Newcombe's interval still reaches
+  0 (the two methods disagree near alpha: 1 error in 16 against 0 in 61 has
+  ``p = 0.049`` and ``[-0.016, 0.28]``); more values decide;
+* with ``CanaryMetric(require_bound=True)``, ``inconclusive`` instead of a pass while
+  the interval's bad-side bound lies beyond the tolerance (``ci_high > tolerance``
+  where higher is worse, ``ci_low < -tolerance`` where lower is): by default a pass
+  means only "not shown worse", which a few values always are;
 * ``pass`` otherwise;
 * ``no_data`` and ``error`` when the source had nothing or failed: missing values are
   never zeros, and NaN values are dropped before the test; ``error`` too when the shift
@@ -51,6 +59,10 @@ The metrics' verdicts combine into a score, the share of the judged weight that 
    ``no_data``, then ``inconclusive``): the gate holds, never passes on missing data.
 
 As a gate, ``marginal`` counts as ``inconclusive`` (:attr:`CanaryReport.gate_outcome`).
+
+Each reason is one line naming the interval and test, its level and the sample sizes:
+``not worse beyond tolerance 0: rate 0 vs 0, difference 0 [-0.01277, 0.5615] (Newcombe
+95% interval, pooled z-test p=1; n=3 vs 297)``.
 
 Examples
 --------
@@ -164,12 +176,33 @@ class CanaryMetric:
         may be flags or whole numbers of a continuous metric (latencies of 0 or 1 s),
         and a tolerance can be meant on either scale; otherwise ``continuous``. Declare
         the kind to judge one way.
+    require_bound : bool
+        By default (False, Kayenta's semantics) ``pass`` means only "not shown worse
+        beyond the tolerance": a few canary values, whose interval is wide, pass too
+        (three requests without an error pass against 297 without one). With True, a
+        pass also needs the interval's bad-side bound within the tolerance (``ci_high <=
+        tolerance`` for ``increase``, ``ci_low >= -tolerance`` for ``decrease``, both
+        for ``either``): the canary is shown no worse than the tolerance, else the
+        metric is ``inconclusive`` until there are enough values. Give a tolerance > 0
+        with it: at 0, even a canary identical to the baseline passes only when its
+        interval happens to lie on the good side.
 
     Examples
     --------
-    >>> from modelship.monitor import CanaryMetric
+    >>> from modelship.monitor import CanaryMetric, compare_metric
     >>> CanaryMetric("accuracy", direction="decrease", tolerance=0.01, critical=True).weight
     1.0
+
+    Three error-free canary requests are "not worse", but they rule out nothing:
+
+    >>> three, many = [0.0] * 3, [0.0] * 297
+    >>> compare_metric(three, many, CanaryMetric("error", tolerance=0.02)).verdict
+    'pass'
+    >>> strict = CanaryMetric("error", tolerance=0.02, require_bound=True)
+    >>> compare_metric(three, many, strict).verdict
+    'inconclusive'
+    >>> compare_metric([0.0] * 3000, [0.0] * 3000, strict).verdict
+    'pass'
     """
 
     _parameter_constraints: ClassVar[Constraints] = {
@@ -181,6 +214,7 @@ class CanaryMetric:
         "min_samples": Interval(int, 0, None),
         "stat": (None, STAT),
         "kind": Options(("auto", "continuous", "binary")),
+        "require_bound": bool,
     }
     __attrs_pre_init__ = check_parameters
 
@@ -192,6 +226,7 @@ class CanaryMetric:
     min_samples: int = 0
     stat: str | None = None
     kind: Literal["auto", "continuous", "binary"] = "auto"
+    require_bound: bool = False
 
 
 @attrs.frozen
@@ -463,10 +498,22 @@ def _rates_cannot_fail(
             return (
                 f"n={n_c} vs {n_b}: even a canary whose every value is {value} would not be "
                 f"shown worse than the baseline's rate {_fmt(rates.rate_y)} beyond tolerance "
-                f"{_fmt(tol)} at alpha={alpha:g}, so a pass would say nothing; more "
-                "values are needed"
+                f"{_fmt(tol)} at alpha={alpha:g} (Newcombe {100 * (1 - alpha):.4g}% "
+                "interval), so a pass would say nothing; more values are needed"
             )
     return None
+
+
+def _method(test: MannWhitneyResult, rates: ProportionDifference | None) -> str:
+    """The interval and test behind a verdict, their level and the sample sizes, as a
+    reason says them: ``Newcombe 95% interval, pooled z-test p=0.049; n=16 vs 61``."""
+    result: MannWhitneyResult | ProportionDifference = test if rates is None else rates
+    name = "Hodges-Lehmann" if rates is None else "Newcombe"
+    tested = "Mann-Whitney U" if rates is None else "pooled z-test"
+    return (
+        f"{name} {100 * result.confidence:.4g}% interval, {tested} p={result.p_value:.3g}; "
+        f"n={result.n_x} vs {result.n_y}"
+    )
 
 
 def _judge(
@@ -478,10 +525,12 @@ def _judge(
 ) -> tuple[Verdict, str]:
     """The verdict of :func:`compare_metric` once the test is made: from the difference
     of the rates for a 0/1 metric (``rates``), else from the shift interval (module
-    docstring)."""
+    docstring). Every reason names the interval and test, the level and the sample
+    sizes."""
     tol = metric.tolerance
     up = metric.direction in ("increase", "either")
     down = metric.direction in ("decrease", "either")
+    method = _method(test, rates)
     if rates is not None:
         low, high, p_value = rates.ci_low, rates.ci_high, rates.p_value
         interval = (
@@ -495,7 +544,7 @@ def _judge(
     worse_down = down and high < -tol
     if worse_up or worse_down:
         bound = f"> {_fmt(tol)}" if worse_up else f"< {_fmt(-tol)}"
-        return "fail", f"worse: {interval} entirely {bound} (p={p_value:.3g})"
+        return "fail", f"worse: {interval} entirely {bound} ({method})"
     if (up and low == -math.inf and high > -math.inf) or (
         down and high == math.inf and low < math.inf
     ):
@@ -505,25 +554,49 @@ def _judge(
         # thing: every value says the canary is better (a baseline above the buckets).
         return "inconclusive", (
             f"the interval is unbounded on the side that would show the canary worse "
-            f"({interval}, p={p_value:.3g}): at n={test.n_x} vs {test.n_y} the test can "
-            "never show it; more values are needed"
+            f"({interval}; {method}): at these sample sizes the test can never show it; "
+            "more values are needed"
         )
-    half = test.n_x * test.n_y / 2
-    rejects_bad = p_value < alpha and (
-        (up and test.statistic > half) or (down and test.statistic < half)
-    )
-    if rates is None and rejects_bad and low == high == 0:
-        # Only with tied values (heavily discrete data): the interval collapsed onto the
-        # one difference 0 and no longer shows what the test sees. Not a pass. An interval
-        # with a width (whole milliseconds: [0, 1]) still bounds the shift, and is judged
-        # against the tolerance as any other.
-        reason = (
-            f"the test rejects (p={p_value:.3g}) with the canary worse, but the interval "
-            f"({interval}) contains 0: tied values, which a shift does not describe; "
-            "compare a continuous statistic (stat=), or kind='binary' for 0/1 values"
+    if rates is not None:
+        # The pooled z-test and Newcombe's interval are two methods and can disagree
+        # near alpha: the test says worse (p < alpha) while the interval still reaches 0
+        # (1 error in 16 against 0 in 61: p = 0.049, [-0.016, 0.28]). Not a pass. (An
+        # interval beyond 0 but within the tolerance agrees with the test: a difference
+        # the tolerance allows.)
+        rejects_bad = p_value < alpha and (
+            (up and rates.difference > 0 and low <= 0)
+            or (down and rates.difference < 0 and high >= 0)
         )
-        return "inconclusive", reason
-    return "pass", f"not worse beyond tolerance {_fmt(tol)}: {interval} (p={p_value:.3g})"
+        if rejects_bad:
+            return "inconclusive", (
+                f"the test rejects with the canary worse, but the interval contains 0 "
+                f"({interval}; {method}): the two disagree near alpha, so neither worse "
+                "nor not worse is shown; more values are needed"
+            )
+    else:
+        half = test.n_x * test.n_y / 2
+        rejects_bad = p_value < alpha and (
+            (up and test.statistic > half) or (down and test.statistic < half)
+        )
+        if rejects_bad and low == high == 0:
+            # Only with tied values (heavily discrete data): the interval collapsed onto
+            # the one difference 0 and no longer shows what the test sees. Not a pass. An
+            # interval with a width (whole milliseconds: [0, 1]) still bounds the shift,
+            # and is judged against the tolerance as any other.
+            return "inconclusive", (
+                f"the test rejects with the canary worse, but the interval ({interval}; "
+                f"{method}) contains 0: tied values, which a shift does not describe; "
+                "compare a continuous statistic (stat=), or kind='binary' for 0/1 values"
+            )
+    if metric.require_bound and ((up and high > tol) or (down and low < -tol)):
+        # Opt-in: a pass must also rule out a canary worse beyond the tolerance.
+        reach = high if up and high > tol else -low
+        return "inconclusive", (
+            f"not shown worse, but the interval ({interval}; {method}) still allows a "
+            f"canary worse by up to {_fmt(reach)}, beyond tolerance {_fmt(tol)} "
+            "(require_bound=True); more values are needed"
+        )
+    return "pass", f"not worse beyond tolerance {_fmt(tol)}: {interval} ({method})"
 
 
 @attrs.frozen
