@@ -8,9 +8,11 @@ store (MemoryStore) passes the same checks.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -22,8 +24,16 @@ from typing import IO, Any
 import pytest
 
 from modelship import deploy as md
-from modelship.testing import DeployerConformance, MemoryStore, StoreConformance
+from modelship.testing import (
+    DeployerConformance,
+    Fault,
+    FaultEffect,
+    InMemoryDeployer,
+    MemoryStore,
+    StoreConformance,
+)
 from modelship.testing import _deployer_suite as deployer_suite
+from modelship.testing import _store_suite as store_suite
 from modelship.testing._store_suite import _Reader
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -219,6 +229,30 @@ def test_a_reader_names_a_missing_key_that_raised_something_else() -> None:
     assert "all at once" not in verdict
 
 
+def test_a_reader_that_found_the_key_says_so_when_it_fails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A slow store: its first read found the key, the read in flight when create returned
+    # outlasts the bound. The failure must not say every read answered FileNotFoundError.
+    monkeypatch.setattr(store_suite, "_SEEN_SECONDS", 0.3)
+    answers = iter([b"x"])
+
+    def read() -> bytes:
+        try:
+            return next(answers)
+        except StopIteration:
+            time.sleep(0.5)
+            raise FileNotFoundError("created/0") from None
+
+    reader = _Reader(read, b"x", missing_ok=True)
+    with reader.running(), pytest.raises(Failed) as failed:
+        reader.sees("create('created/0') returned")
+    message = str(failed.value)
+    assert "each answered FileNotFoundError" not in message
+    assert "1 of all 1 reads that ended found the key" in message
+    assert "within 0.3 s (time for the read in flight then to end and a new one" in message
+
+
 # --- deployers ------------------------------------------------------------------------
 
 
@@ -316,6 +350,115 @@ def test_a_call_that_raises_still_raises_through_the_suite() -> None:
     assert DeployerConformance.timed_wait(Stuck("nothing"), "blue", 0.1)[0] is False
 
 
+class ThreadAffine(InMemoryDeployer):
+    """A correct deployer bound to the thread that made it (a SIGALRM deadline, an
+    sqlite connection): apply and wait_ready note their thread and insist on it."""
+
+    def __init__(self) -> None:
+        never = Fault("apply", FaultEffect.KILL, version="3", times=None)
+        super().__init__(faults=(never,), startup_seconds=1.0)
+        self.owner = threading.get_ident()
+        self.threads: list[int] = []
+
+    def _mine(self) -> None:
+        self.threads.append(threading.get_ident())
+        assert threading.get_ident() == self.owner, "called on another thread"
+
+    def apply(self, slot: str, model: str, version: str, spec: Any = None) -> None:
+        self._mine()
+        super().apply(slot, model, version, spec)
+
+    def wait_ready(self, slot: str, timeout: float) -> bool:
+        self._mine()
+        return super().wait_ready(slot, timeout)
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        "test_wait_ready_answers_false_in_time_for_a_version_that_never_becomes_ready",
+        "test_a_version_that_never_becomes_ready_is_not_healthy",
+        "test_a_version_that_never_becomes_ready_is_not_ready_in_the_state",
+        "test_a_version_that_never_becomes_ready_over_a_ready_one_is_not_ready",
+    ],
+)
+def test_a_thread_affine_deployer_passes_the_never_ready_checks(check: str) -> None:
+    dep = ThreadAffine()
+    params = {"versions": ("fraud", "1", "2"), "ready_timeout": 60.0, "never_ready": "3"}
+    method = getattr(DeployerConformance(), check)
+    wanted = method.__code__.co_varnames[1 : method.__code__.co_argcount]
+    method(dep, **{name: params[name] for name in wanted if name != "deployer"})
+    assert dep.threads, "the check never called apply or wait_ready"
+    assert set(dep.threads) == {threading.get_ident()}, "a call ran on another thread"
+
+
+class CleansUp(Stuck):
+    """A Stuck deployer whose stuck apply sleeps (interruptibly) in a try/finally that
+    stops what it started, as apply of a server does when it is interrupted."""
+
+    def __init__(self) -> None:
+        super().__init__("apply")
+        self.running = False
+        self.cleaned_up = False
+        self.calls: list[int] = []
+
+    def apply(self, slot: str, model: str, version: str, spec: Any = None) -> None:
+        self.calls.append(threading.get_ident())
+        self.running = True
+        try:
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and not self.release.is_set():
+                time.sleep(0.01)
+            self.slots[slot] = (model, version)
+        finally:
+            self.cleaned_up = True
+            self.running = False
+
+
+@pytest.mark.usefixtures("short_limits")
+def test_an_overrunning_call_is_interrupted_and_its_clean_up_runs() -> None:
+    dep = CleansUp()
+    try:
+        with pytest.raises(Failed, match=r"apply\('blue', 'fraud', '3'\) .* did not return"):
+            DeployerConformance.start_never_ready_timed(dep, "blue", "fraud", "3")
+        # At the failure the call has ended, its finally run, on the test's thread: no
+        # call is left to land in the next test, or to outlive a Ctrl-C.
+        assert (dep.running, dep.cleaned_up) == (False, True), "the call still runs"
+        assert dep.calls == [threading.get_ident()]
+        assert dep.slots == {}, "the interrupted apply started the slot"
+        time.sleep(0.3)  # the watchdog's interrupt was taken: none comes later
+    finally:
+        dep.release.set()
+
+
+def test_a_ctrl_c_during_a_bounded_call_is_raised_after_the_call_cleans_up() -> None:
+    dep = CleansUp()
+    ctrl_c = threading.Timer(0.2, signal.pthread_kill, (threading.get_ident(), signal.SIGINT))
+    ctrl_c.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            deployer_suite._bounded(lambda: dep.apply("blue", "fraud", "3"), 30, "late")
+        assert (dep.running, dep.cleaned_up) == (False, True), "the call still runs"
+    finally:
+        ctrl_c.cancel()
+        dep.release.set()
+
+
+def _swallow_interrupts() -> str:
+    deadline = time.monotonic() + 1.0
+    while time.monotonic() < deadline:
+        with contextlib.suppress(KeyboardInterrupt):
+            time.sleep(0.01)
+    return "late"
+
+
+def test_a_call_that_swallows_the_interrupt_still_fails_in_time() -> None:
+    with pytest.raises(Failed, match="swallowed"):
+        deployer_suite._bounded(_swallow_interrupts, 0.2, "swallowed")
+    time.sleep(0.3)  # and no interrupt is left pending
+    assert deployer_suite._bounded(lambda: "on time", 5, "late") == "on time"
+
+
 # --- docs/writing-a-deployer.md -------------------------------------------------------
 
 
@@ -327,13 +470,45 @@ def _suite_snippet() -> str:
     return found.group(1)
 
 
-def test_the_docs_suite_snippet_runs_as_written(tmp_path: Path) -> None:
-    # The snippet, with the docs' example deployer as MyDeployer: its fixtures are all
-    # defined (my_registry holds fraud 1, 2 and a 3 no server can load).
+_IN_PROCESS = """\
+from custom_deployer import InProcessDeployer
+
+
+class MyDeployer(InProcessDeployer):  # the snippet's fixture uses it in a with block
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return None
+"""
+_LOCAL = "from modelship.deploy import LocalDeployer as MyDeployer\n"
+
+
+# The example loads models in apply (no server to crash): the checks of a version that
+# never becomes ready are not for it. LocalDeployer passes the whole snippet, but in
+# about 3 minutes (43 checks, most starting servers); these start servers (a ready one, a
+# crashing one under the bounded calls, two in a rollout and its rollback) in about 25 s.
+@pytest.mark.parametrize(
+    ("deployer", "selected"),
+    [
+        (_IN_PROCESS, "version_3 or started_slot or blue_green_deploys or recreate_stops"),
+        (
+            _LOCAL,
+            "version_3 or started_slot or blue_green_deploys or wait_ready_answers_false"
+            " or never_becomes_ready_is_not_ready_in_the_state",
+        ),
+    ],
+    ids=["example-in-process", "local-servers"],
+)
+def test_the_docs_suite_snippet_runs_as_written(
+    tmp_path: Path, deployer: str, selected: str
+) -> None:
+    # The snippet, with MyDeployer the docs' example deployer or LocalDeployer: its
+    # fixtures are all defined (my_registry holds fraud 1, 2 and a 3 no server can load).
     snippet = _suite_snippet()
-    mine = "from my_deployer import MyDeployer"
-    assert mine in snippet, "the snippet no longer imports MyDeployer as this test expects"
-    example = "from custom_deployer import InProcessDeployer as MyDeployer"
+    assert "from my_deployer import MyDeployer" in snippet, (
+        "the snippet no longer imports MyDeployer as this test expects"
+    )
     checks = """
 
 def test_version_3_cannot_be_loaded(my_registry):
@@ -341,18 +516,16 @@ def test_version_3_cannot_be_loaded(my_registry):
     with pytest.raises(Exception, match="cannot be loaded"):
         my_registry.load("fraud", "3")
 """
-    (tmp_path / "test_snippet.py").write_text(snippet.replace(mine, example) + checks)
+    (tmp_path / "test_snippet.py").write_text(snippet + checks)
+    (tmp_path / "my_deployer.py").write_text(deployer)
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT / "examples")]),
     }
-    # The example loads models in apply (no server to crash): the checks of a version
-    # that never becomes ready are not for it.
     out = subprocess.run(
         [
             *(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist"),
-            *("-k", "version_3 or started_slot or blue_green_deploys or recreate_stops"),
-            str(tmp_path / "test_snippet.py"),
+            *("-k", selected, str(tmp_path / "test_snippet.py")),
         ],
         cwd=tmp_path,
         env=env,
@@ -362,4 +535,4 @@ def test_version_3_cannot_be_loaded(my_registry):
         check=False,
     )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    assert "4 passed" in out.stdout, out.stdout[-3000:]
+    assert f"{selected.count(' or ') + 1} passed" in out.stdout, out.stdout[-3000:]

@@ -262,7 +262,9 @@ def test_an_abort_after_every_slot_vanished_says_so_and_names_the_last_error(
     assert "no slot of fraud is left in KubernetesDeployer(namespace='models'" in text, text
     assert "(were they deleted, or their namespace?)" in text
     assert "last error: SlotNotFound: " in text
-    assert "`modelship deploy status`" in text
+    assert "deploy status" not in text  # it reads no deployer: it cannot confirm
+    assert "confirm with its state() (deployer.state()" in text
+    assert "kubectl get deployments,services -n <namespace> -l app.kubernetes.io/instance=" in text
     assert "deploy again" in text
 
 
@@ -273,7 +275,10 @@ def test_an_abort_whose_state_could_not_be_read_names_the_cause_and_the_next_ste
     assert "the deployer's state could not be read to tell what serves" in text
     assert "(last error: KubernetesError: GET " in text
     assert "no answer from the API server" in text
-    assert "run `modelship deploy status` and deploy again or roll back" in text, text
+    assert "deploy status" not in text, text
+    assert "once KubernetesDeployer(namespace='models'" in text, text
+    assert "look at the slots with its state()" in text, text
+    assert "then deploy again or roll back" in text, text
 
 
 # --- a 429 storm ---------------------------------------------------------------------------
@@ -295,3 +300,95 @@ def test_a_429_storm_says_the_api_server_throttles_and_what_to_do(
     assert "now attempts=4" in text
     assert caught.value.status == 429
     assert caught.value.retryable
+
+
+# --- stop 55, second round ---------------------------------------------------------------
+
+
+def _recreate(dep: KubernetesDeployer, spec: DeploymentSpec, hist: InMemoryHistory) -> Any:
+    from modelship.deploy import Recreate
+
+    return Recreate(
+        dep,
+        spec,
+        history=hist,
+        alias=None,
+        progress_deadline=5.0,
+        policy=GatePolicy(interval=0.01, deadline=1),
+    )
+
+
+def test_recreate_refuses_a_serving_slot_being_deleted_before_stopping_it(
+    kube: FakeKube, make_deployer: Callable[..., KubernetesDeployer], spec: DeploymentSpec
+) -> None:
+    dep = make_deployer()
+    hist = InMemoryHistory()
+    _recreate(dep, spec, hist).deploy("fraud", "1")
+    _hold_and_delete(kube, "deployments", "fraud-blue")
+    with pytest.raises(RolloutAborted) as caught:
+        _recreate(dep, spec, hist).deploy("fraud", "2")
+    text = str(caught.value)
+    assert "blue cannot take 2, so 1 was not stopped" in text, text
+    assert "SlotBeingDeleted" in text
+    # Nothing stopped: the Service still selects blue, whose pods still serve 1.
+    kinds = [event.kind.value for event in caught.value.rollout.history]
+    assert "traffic" not in kinds
+    assert "scaled_down" not in kinds
+    assert kube.get("services", NS, "fraud")["spec"]["selector"]["modelship.io/slot"] == "blue"
+    assert kube.ready_pods(NS, "fraud") == 2
+    assert _version(kube, "fraud-blue") == "1"
+    # Traffic still goes to a slot reported not ready: named, not "nothing serving".
+    assert "nothing was serving before" not in text
+    assert "blue holds 1, not ready, with 100% of the traffic" in text
+    _release(kube, "deployments", "fraud-blue")
+
+
+def test_the_hook_refuses_only_a_slot_being_deleted(
+    kube: FakeKube,
+    two_versions: tuple[KubernetesDeployer, InMemoryHistory],
+) -> None:
+    dep, _ = two_versions
+    dep.check_not_being_deleted("blue")  # idle, not being deleted: fine
+    dep.check_not_being_deleted("green")  # serving is no reason to refuse here
+    _hold_and_delete(kube, "services", "fraud-green")
+    with pytest.raises(DeployError, match="Service fraud-green is being deleted") as caught:
+        dep.check_not_being_deleted("green")
+    assert type(caught.value).__name__ == "SlotBeingDeleted"
+    _release(kube, "services", "fraud-green")
+
+
+def test_traffic_is_not_written_into_an_app_service_being_deleted(
+    kube: FakeKube,
+    two_versions: tuple[KubernetesDeployer, InMemoryHistory],
+    spec: DeploymentSpec,
+) -> None:
+    dep, hist = two_versions
+    _hold_and_delete(kube, "services", "fraud")
+    with pytest.raises(DeployError) as caught:
+        dep.set_traffic({"blue": 100})
+    assert type(caught.value).__name__ == "SlotBeingDeleted"
+    text = str(caught.value)
+    for said in ("Service fraud is being deleted", HOLD, "traffic was not moved", "kubectl get"):
+        assert said in text, text
+    assert kube.get("services", NS, "fraud")["spec"]["selector"]["modelship.io/slot"] == "green"
+    # A rollout does not "succeed" onto a Service about to go; its abort says why.
+    with pytest.raises(RolloutAborted) as aborted:
+        _blue_green(dep, spec, hist).deploy("fraud", "3")
+    assert "switching traffic to blue failed: set_traffic(" in str(aborted.value)
+    assert "SlotBeingDeleted" in str(aborted.value)
+    _release(kube, "services", "fraud")
+
+
+def test_a_429_on_a_health_check_gives_the_attempts_it_used_and_may_be_the_pod(
+    kube: FakeKube, make_deployer: Callable[..., KubernetesDeployer], spec: DeploymentSpec
+) -> None:
+    dep = make_deployer()
+    _blue_green(dep, spec, InMemoryHistory()).deploy("fraud", "1")
+    kube.inject(Fault("GET", "proxy/health", status=429, retry_after="0", times=None))
+    detail = dep.health("blue").detail
+    kube.faults.clear()
+    assert "gave up after 2 attempts" in detail, detail
+    assert "through the services proxy: the pod's server, or the API server" in detail
+    assert "at most 2 attempts" in detail
+    assert "larger retry budget" not in detail
+    assert "now attempts=" not in detail

@@ -274,8 +274,9 @@ _ERROR_SHOWN = 300  # characters of an error's first line a summary quotes
 
 def last_error(events: Iterable[RolloutEvent]) -> str | None:
     """The last deployer call that raised among ``events`` (a rollout's history), as a
-    message names it: the exception's class and the first line of its text (cut to
-    300 characters); None if none raised.
+    message names it: the exception's class and the first non-blank line of its text
+    (stripped, cut to 300 characters), or the class alone if the text is blank; None if
+    none raised.
 
     Examples
     --------
@@ -296,7 +297,10 @@ def last_error(events: Iterable[RolloutEvent]) -> str | None:
         if not isinstance(error, str):
             continue
         _, said, text = event.message.partition(f" raised {error}: ")
-        first = next(iter((text if said else event.message).splitlines()), "")
+        lines = (text if said else event.message).splitlines()
+        first = next((line.strip() for line in lines if line.strip()), "")
+        if not first:
+            return error  # an exception with no text: its class says all there is
         if len(first) > _ERROR_SHOWN:
             first = first[: _ERROR_SHOWN - 3] + "..."
         return f"{error}: {first}"

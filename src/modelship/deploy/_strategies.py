@@ -909,16 +909,18 @@ class _Strategy:
         if final is None:
             after = (
                 f"the deployer's state could not be read to tell what serves{cause}; once "
-                "the deployer (its API server) answers again, run `modelship deploy status` "
-                "and deploy again or roll back"
+                f"{self.deployer!r} answers again, look at the slots with {_SLOTS_SHOWN}, "
+                "then deploy again or roll back"
             )
-        elif stable is not None and not final.slots:
-            # Every slot is gone, the stable one too (a rollout never removes that one):
-            # deleted behind the rollout's back (a namespace torn down), not by it.
+        elif (
+            stable is not None and not final.slots and not _removed_by(rollout.history, stable.slot)
+        ):
+            # Every slot is gone, the stable one too, which this rollout did not remove
+            # (only Recreate's stop does): deleted behind its back (a namespace torn down).
             after = (
                 f"nothing serves: no slot of {rollout.model} is left in {self.deployer!r} "
-                f"(were they deleted, or their namespace?){cause}; run `modelship deploy "
-                "status` to confirm, then deploy again (it starts the app anew)"
+                f"(were they deleted, or their namespace?){cause}; confirm with "
+                f"{_SLOTS_SHOWN}, then deploy again (it starts the app anew)"
             )
         elif len(live) > 1:
             # A split left behind (the traffic could not all be sent back): every slot
@@ -944,6 +946,14 @@ class _Strategy:
                 after = f"nothing ready serves ({stable.slot} holds {back.version})"
             else:
                 after = f"nothing ready serves ({stable.version} in {stable.slot} is not ready)"
+        elif live:
+            # Traffic still goes to a slot not ready (one being deleted, or one whose
+            # server died): it is named, not called "nothing serving".
+            held = live[0]
+            after = (
+                f"nothing ready serves: {held.slot} holds {held.version}, not ready, with "
+                f"{held.weight}% of the traffic"
+            )
         else:
             after = "nothing was serving before"
         return RolloutAborted(
@@ -1164,7 +1174,10 @@ class _Strategy:
             f"set_traffic({{{target!r}: 100}})", self.deployer.set_traffic, {target: 100}
         )
         if not ok:
-            return f"switching traffic to {target} failed"
+            # What set_traffic raised, in the reason itself (as _start_slot's): the CLI
+            # shows the reason, not the history.
+            said = rollout.last_error("set_traffic(")
+            return f"switching traffic to {target} failed" + (f": {said}" if said else "")
         rollout.event(EventKind.TRAFFIC, f"all traffic to {target}", weights={target: 100})
         return self._check_health(rollout, target)
 
@@ -1510,7 +1523,9 @@ class Recreate(_Strategy):
     (another process applied it with a spec other than this deploy's, or the history
     tells nothing), with this deploy's spec rather than not at all, and the abort's reason
     says so. There is no undo window: :meth:`Rollout.rollback` recreates the previous
-    version (with this strategy's spec: it deploys it).
+    version (with this strategy's spec: it deploys it). A deployer with the optional
+    ``check_not_being_deleted(slot)`` hook (:class:`KubernetesDeployer`) is asked first
+    whether the slot can take the new version: a refusal aborts before anything stops.
 
     Examples
     --------
@@ -1547,6 +1562,8 @@ class Recreate(_Strategy):
         rollout = self._new(model, version, slot, stable, note)
         why = None
         if stopping is not None:
+            why = self._refused(rollout, slot, stopping)
+        if stopping is not None and why is None:
             ok, _ = rollout.call("set_traffic({})", self.deployer.set_traffic, {})
             if ok:
                 rollout.event(EventKind.TRAFFIC, "traffic stopped (recreate)", weights={})
@@ -1572,6 +1589,27 @@ class Recreate(_Strategy):
         rollout.status = RolloutStatus.SUCCEEDED
         rollout.event(EventKind.SUCCEEDED, f"{version} serves from {slot}")
         return rollout
+
+    def _refused(self, rollout: Rollout, slot: str, stopping: SlotState) -> str | None:
+        """Why ``slot`` cannot take the new version, asked before ``stopping`` is stopped
+        (the stop is the outage: a refusal after it would leave nothing serving), or None.
+
+        Only a deployer with the optional ``check_not_being_deleted(slot)`` hook is asked
+        (not part of the :class:`Deployer` protocol; :class:`KubernetesDeployer` has it: a
+        slot whose Deployment or Service is being deleted takes no new version). Whatever
+        the hook raises refuses the rollout, nothing stopped.
+        """
+        check = getattr(self.deployer, "check_not_being_deleted", None)
+        if not callable(check):
+            return None
+        call = f"check_not_being_deleted({slot!r})"
+        ok, _ = rollout.call(call, check, slot)
+        if ok:
+            return None
+        return (
+            f"{slot} cannot take {rollout.version}, so {stopping.version} was not stopped: "
+            f"{rollout.last_error(call)}"
+        )
 
     def _abort(self, rollout: Rollout, stable: SlotState | None, why: str) -> RolloutAborted:
         """Start the previous version again in its slot and serve it.
@@ -1660,6 +1698,21 @@ class Recreate(_Strategy):
                 "not apply, and the deployment history keeps only its digest"
             )
         return spec, None
+
+
+#: What shows a deployer's slots, named in aborts that cannot tell what is left.
+_SLOTS_SHOWN = (
+    "its state() (deployer.state(); for a KubernetesDeployer also kubectl get "
+    "deployments,services -n <namespace> -l app.kubernetes.io/instance=<app>, both "
+    "named in its repr)"
+)
+
+
+def _removed_by(events: Sequence[RolloutEvent], slot: str) -> bool:
+    """Whether ``events`` (a rollout's history) record the removal of ``slot``."""
+    return any(
+        event.kind is EventKind.SCALED_DOWN and event.data.get("slot") == slot for event in events
+    )
 
 
 def from_spec(

@@ -10,8 +10,10 @@ deployer's declared capabilities.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -67,26 +69,69 @@ _T = TypeVar("_T")
 
 
 def _bounded(call: Callable[[], _T], seconds: float, late: str) -> _T:
-    """``call()``'s answer, run in a daemon thread so that a call ignoring its timeout
-    fails the test after ``seconds`` (saying ``late``) instead of hanging the suite; an
-    exception it raises is raised here, as if it had been called directly."""
-    answer: list[_T] = []
-    raised: list[BaseException] = []
+    """``call()``'s answer, called on this thread; a call ignoring its timeout is
+    interrupted after ``seconds`` and fails the test (saying ``late``) instead of hanging
+    the suite.
 
-    def run() -> None:
+    The call runs where the test runs, so a deployer bound to its thread (a SIGALRM
+    deadline, an sqlite connection) works as when called directly, and an exception it
+    raises is raised as it was. The bound is a watchdog timer that sends SIGINT to the
+    main thread: a real signal, so a blocking system call returns, and the interrupt is
+    raised inside the call, so its own ``finally`` (stopping a server it started) runs and
+    nothing is left running once the test fails. It needs the main thread (where pytest
+    and its xdist workers run tests), :func:`signal.pthread_kill` and Python's own SIGINT
+    handler; without them the call is made unbounded. A Ctrl-C during the call is raised
+    as it came.
+    """
+    main = threading.main_thread().ident
+    if (
+        main is None
+        or threading.get_ident() != main
+        or not hasattr(signal, "pthread_kill")
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        return call()  # unbounded: no way to interrupt it here
+    fired = threading.Event()
+
+    def fire() -> None:
+        fired.set()  # before the signal: a KeyboardInterrupt while unset is a real Ctrl-C
+        signal.pthread_kill(main, signal.SIGINT)
+
+    # The cancel-vs-fire race: the timer sends at most one signal, always after setting
+    # ``fired``. cancel() stops a timer still waiting; join() then waits for one already
+    # firing, so once it returns the flag says for good whether a signal was sent. If it
+    # was, its KeyboardInterrupt was raised in the call or in join() (caught below), or is
+    # still to be raised here: _take_interrupt drops it, so it cannot hit the next test.
+    timer = threading.Timer(seconds, fire)
+    timer.daemon = True
+    timer.start()
+    try:
         try:
-            answer.append(call())
-        except BaseException as exc:  # raised again in the test's thread
-            raised.append(exc)
+            answer = call()
+        finally:
+            timer.cancel()
+            timer.join()
+    except KeyboardInterrupt:
+        if not fired.is_set():
+            raise  # a real Ctrl-C
+    except BaseException:
+        if not fired.is_set():
+            raise  # the call's own exception
+        _take_interrupt()  # raised as the bound ran out, or in place of the interrupt
+    else:
+        if not fired.is_set():
+            return answer
+        _take_interrupt()  # returned as the bound ran out, or swallowed the interrupt
+    pytest.fail(late, pytrace=False)
 
-    thread = threading.Thread(target=run, name="deployer-conformance-call", daemon=True)
-    thread.start()
-    thread.join(seconds)
-    if thread.is_alive():  # left running: a daemon thread does not keep pytest alive
-        pytest.fail(late, pytrace=False)
-    if raised:
-        raise raised[0]
-    return answer[0]
+
+def _take_interrupt(within: float = 1.0) -> None:
+    """Wait up to ``within`` seconds for the watchdog's SIGINT, sent to this thread, to
+    be raised, and drop it (the call may have caught it already: nothing comes)."""
+    deadline = time.monotonic() + within
+    with contextlib.suppress(KeyboardInterrupt):
+        while time.monotonic() < deadline:
+            time.sleep(0.01)
 
 
 class DeployerConformance:
@@ -106,6 +151,14 @@ class DeployerConformance:
     while, not once it answers), and that a strategy sends it no traffic sooner, are
     skipped without one; keep ``seconds`` short (about a second), each check waits it
     out. ``exact_weights`` defaults to the deployer's declared capability.
+
+    Each call runs on the test's own thread, as your code would call it. The calls that
+    must answer in time (``apply`` and ``wait_ready`` of the never-ready version) are
+    interrupted with SIGINT when they overrun, so the test fails instead of hanging and
+    the call's own clean-up runs; that needs the test to run on the main thread (pytest
+    and its xdist workers do), :func:`signal.pthread_kill` (not on Windows) and Python's
+    default SIGINT handler. Without them those calls are made unbounded: one that ignores
+    its timeout hangs the suite.
 
     Examples
     --------

@@ -263,11 +263,16 @@ class _Reader:
                 lambda: self._found_from >= since or self.caught.is_set() or self._stop.is_set(),
                 timeout=_SEEN_SECONDS,
             )
+            reads, found, begun = self.reads, self.found, self._begun - since
         if not seen and self._thread.is_alive():
             pytest.fail(
-                f"{what}, yet no read begun after it found the key in {_SEEN_SECONDS:g} s "
-                f"({self.reads} reads, each answered FileNotFoundError): a key written must "
-                "be readable at once (the registry reads what it wrote)"
+                f"{what}, yet no read begun after it found the key within "
+                f"{_SEEN_SECONDS:g} s (time for the read in flight then to end and a new "
+                f"one to find the key): {begun} reads begun since, none found it; "
+                f"{found} of all {reads} reads that ended found the key, the rest answered "
+                "FileNotFoundError. A key written must be readable at once (the registry "
+                "reads what it wrote); a store whose one read takes more than "
+                f"{_SEEN_SECONDS / 2:g} s is too slow for this check"
             )
 
     def verdict(self, what: str) -> str:

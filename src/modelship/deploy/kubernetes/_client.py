@@ -471,7 +471,9 @@ class KubeClient:
                     ) from None
                 _log.info("%s; retry %d of %d in %.2f s", error, attempt + 1, tries - 1, delay)
                 self._sleep(delay)
-        raise _gave_up(method, path, last, sent, self.retry) from None
+        # A request given its own attempts (a health check's) did not use the budget.
+        budget = self.retry if attempts is None else None
+        raise _gave_up(method, path, last, sent, budget) from None
 
     def _retryable_error(
         self, method: str, path: str, response: Any, data: bytes
@@ -781,8 +783,13 @@ def _gave_up(
     method: str, path: str, last: KubernetesError | None, sent: int, retry: Retry | None = None
 ) -> KubernetesError:
     """The error of a request whose every attempt failed (``last`` is None only when
-    none was allowed: ``attempts=0``); after a 429 (the API server throttling: API
-    Priority and Fairness, a proxy's rate limit) it says what to do, naming ``retry``.
+    none was allowed: ``attempts=0``); after a 429 it says what to do.
+
+    A 429 is the API server throttling (API Priority and Fairness, a proxy's rate limit),
+    or, through the services proxy (``/proxy/`` paths), maybe the pod's own server. The
+    advice to raise the deployer's retry budget is given only when the request used it
+    (``retry``; None: the request was given its own attempts, as a health check's, and
+    made all ``sent`` of them, which no budget raises).
 
     Examples
     --------
@@ -792,17 +799,35 @@ def _gave_up(
     throttling requests (429 Too Many Requests): try again later, or give the deployer a
     larger retry budget, KubernetesDeployer(retry=Retry(attempts=..., cap=...)) (now
     attempts=6, cap=5 s)
+    >>> last = KubernetesError("GET /x/proxy/health: 429 TooManyRequests", 429)
+    >>> print(_gave_up("GET", "/x/proxy/health", last, 2))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    GET /x/proxy/health: 429 TooManyRequests (gave up after 2 attempts); 429 Too Many
+    Requests through the services proxy: the pod's server, or the API server, is
+    throttling requests: try again later (this request makes at most 2 attempts, whatever
+    the deployer's retry budget)
     """
     if last is None:
         return KubernetesError(f"{method} {path}: not sent (no attempt allowed)")
     advice = ""
     if last.status == 429:
-        budget = "" if retry is None else f" (now attempts={retry.attempts}, cap={retry.cap:g} s)"
-        advice = (
-            "; the API server is throttling requests (429 Too Many Requests): try again "
-            "later, or give the deployer a larger retry budget, "
-            f"KubernetesDeployer(retry=Retry(attempts=..., cap=...)){budget}"
+        who = (
+            "; 429 Too Many Requests through the services proxy: the pod's server, or the "
+            "API server, is throttling requests"
+            if "/proxy/" in path
+            else "; the API server is throttling requests (429 Too Many Requests)"
         )
+        if retry is None:
+            advice = (
+                f"{who}: try again later (this request makes at most {sent} attempts, "
+                "whatever the deployer's retry budget)"
+            )
+        else:
+            budget = f" (now attempts={retry.attempts}, cap={retry.cap:g} s)"
+            advice = (
+                f"{who}: try again later, or give the deployer a larger retry budget, "
+                f"KubernetesDeployer(retry=Retry(attempts=..., cap=...)){budget}"
+            )
     return KubernetesError(
         f"{last} (gave up after {sent} attempts){advice}",
         last.status,

@@ -135,14 +135,16 @@ _DELETE_TRIES = 6
 
 
 class SlotBeingDeleted(DeployError):
-    """A slot's Deployment or Service is being deleted (it has a ``deletionTimestamp``: a
-    finalizer holds it, as ``kubectl delete --cascade=foreground`` or a namespace being
-    deleted does), so nothing is written into it.
+    """A slot's Deployment or Service, or the app's Service (the one clients call), is
+    being deleted (it has a ``deletionTimestamp``: a finalizer holds it, as ``kubectl
+    delete --cascade=foreground`` or a namespace being deleted does), so nothing is
+    written into it: no version into the slot, no traffic into the app's Service.
 
     The deployment controller rolls out nothing in a Deployment being deleted (it only
     counts its status), and the object goes, pods and all, once its last finalizer does:
     a new version applied there would never roll out, or would take the traffic and
-    vanish. Wait until it is gone, or remove the finalizer, then deploy again.
+    vanish; traffic written into an app Service being deleted goes with it. Wait until
+    it is gone, or remove the finalizer, then deploy again.
 
     Examples
     --------
@@ -206,6 +208,11 @@ class KubernetesDeployer:
         running at once (an int from 3 to 2147483647, default 60; renewed while held, so
         a rollout may last longer; a holder that died keeps others out this long).
         ``None``: no lock (the Role then needs no access to leases).
+
+    Besides the :class:`~modelship.deploy.Deployer` protocol it has one optional hook,
+    :meth:`check_not_being_deleted` (not part of the protocol: a strategy calls it only
+    if a deployer has it): :class:`~modelship.deploy.Recreate` asks it before stopping
+    the serving version, so a slot being deleted is refused before the outage.
 
     Examples
     --------
@@ -812,19 +819,7 @@ class KubernetesDeployer:
             raise SlotInUse(f"slot {slot!r} {in_use}; move its traffic before replacing it")
         name = self.options.slot_name(slot)
         service = self._client.request("GET", self._path("services", name), missing_ok=True)
-        for kind, found in (("Deployment", deployments.get(slot)), ("Service", service)):
-            deleting = None if found is None else being_deleted(found, kind)
-            if deleting is not None:
-                plural = "deployment" if kind == "Deployment" else "service"
-                raise SlotBeingDeleted(
-                    f"slot {slot!r} of {self.options.app!r} cannot take a new version: "
-                    f"{deleting} in namespace {self.options.namespace!r}; the deployment "
-                    "controller rolls out nothing in a Deployment being deleted, and the "
-                    "object goes with whatever it runs once its last finalizer does; "
-                    f"nothing was written: wait until it is gone (kubectl get {plural} "
-                    f"{name} -n {self.options.namespace}) or remove the finalizer, then "
-                    "deploy again"
-                )
+        self._refuse_deleting(slot, deployments.get(slot), service)
         if slot not in deployments and len(deployments) >= self.capabilities.max_slots:
             raise ConfigError(
                 f"{self.options.app!r} already has slots {sorted(deployments)}; remove one "
@@ -846,6 +841,63 @@ class KubernetesDeployer:
                 )
             )
         return deployments
+
+    def check_not_being_deleted(self, slot: str) -> None:
+        """Refuse, reading only, a ``slot`` whose Deployment or Service is being deleted:
+        :meth:`apply` would raise the same. :class:`~modelship.deploy.Recreate` asks
+        before it stops the serving version, so that a slot that cannot take the new
+        version is found before the outage, not after it.
+
+        Raises
+        ------
+        SlotBeingDeleted
+            Its Deployment or Service carries a ``deletionTimestamp``.
+        SlotNotFound
+            ``slot`` names no slot (only blue and green are).
+        KubernetesError
+            The API server refused, or could not be reached after the retries.
+        """
+        name = self._existing(slot)
+        deployment = self._client.request("GET", self._path("deployments", name), missing_ok=True)
+        service = self._client.request("GET", self._path("services", name), missing_ok=True)
+        self._refuse_deleting(slot, deployment, service)
+
+    def _refuse_deleting(
+        self,
+        slot: str,
+        deployment: Mapping[str, Any] | None,
+        service: Mapping[str, Any] | None,
+    ) -> None:
+        """Raise SlotBeingDeleted if ``slot``'s ``deployment`` or ``service`` (as read;
+        None: there is none) is being deleted."""
+        name = self.options.slot_name(slot)
+        for kind, found in (("Deployment", deployment), ("Service", service)):
+            deleting = None if found is None else being_deleted(found, kind)
+            if deleting is not None:
+                plural = "deployment" if kind == "Deployment" else "service"
+                raise SlotBeingDeleted(
+                    f"slot {slot!r} of {self.options.app!r} cannot take a new version: "
+                    f"{deleting} in namespace {self.options.namespace!r}; the deployment "
+                    "controller rolls out nothing in a Deployment being deleted, and the "
+                    "object goes with whatever it runs once its last finalizer does; "
+                    f"nothing was written: wait until it is gone (kubectl get {plural} "
+                    f"{name} -n {self.options.namespace}) or remove the finalizer, then "
+                    "deploy again"
+                )
+
+    def _refuse_app_deleting(self, service: Mapping[str, Any] | None) -> None:
+        """Raise SlotBeingDeleted if the app Service ``service`` (as read) is being
+        deleted: traffic written into it would go once its last finalizer does."""
+        deleting = None if service is None else being_deleted(service, "Service")
+        if deleting is not None:
+            app, ns = self.options.app, self.options.namespace
+            raise SlotBeingDeleted(
+                f"the Service clients call cannot take traffic: {deleting} in namespace "
+                f"{ns!r}; it goes, and clients lose {app!r}, once its last finalizer does; "
+                f"traffic was not moved: wait until it is gone (kubectl get service {app} "
+                f"-n {ns}) or remove the finalizer, then set the traffic again (a deploy "
+                "writes the Service anew)"
+            )
 
     def _check_owner(self, found: Mapping[str, Any] | None) -> None:
         """Refuse to write over ``found`` (an object as read; None: there is none) unless
@@ -1339,6 +1391,9 @@ class KubernetesDeployer:
         ------
         SlotNotFound
             A weight names a slot that does not exist.
+        SlotBeingDeleted
+            With ``traffic="service"``: the app's Service (the one clients call) is being
+            deleted (a finalizer holds it); traffic was not moved.
         KubernetesError
             A slot to receive traffic is still rolling out a version (old replicas left,
             or its latest spec not observed yet: wait_ready it first) or has no ready
@@ -1372,6 +1427,7 @@ class KubernetesDeployer:
                 # again, and checked again, right before the write that moves traffic.
                 service = self._app_service()
                 self._check_owner(service)
+                self._refuse_app_deleting(service)
             live = {slot: w for slot, w in weights.items() if w > 0}
             deadline = time.monotonic() + self._traffic_timeout
             # Checked in both modes. The client Service selects a slot's pods whatever
@@ -1443,6 +1499,7 @@ class KubernetesDeployer:
                 "GET", self._path("services", self.options.app), missing_ok=True
             )
             self._check_owner(current)
+            self._refuse_app_deleting(current)
         if current is None or _differs(current, desired):
             self._write_service(desired, current, changed, now)
         after = [slot for slot in plan if slot not in changed]
