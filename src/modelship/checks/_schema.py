@@ -7,7 +7,7 @@ import math
 import os
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 import attrs
 import numpy as np
@@ -786,40 +786,35 @@ class DatetimeSchema:
             ) from None
 
 
-def _datetime_columns(value: Iterable[DatetimeSchema]) -> tuple[DatetimeSchema, ...]:
+_Entry = TypeVar("_Entry", ColumnSchema, DatetimeSchema)
+
+
+def _entries(value: Iterable[_Entry], kind: type[_Entry], what: str) -> tuple[_Entry, ...]:
+    """A schema's ``columns`` or ``datetimes`` (``what``): each a ``kind``, no name twice."""
     if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
         raise ConfigError(
-            f"a schema's datetimes must be a list of DatetimeSchema, got {type(value).__name__}"
+            f"a schema's {what} must be a list of {kind.__name__}, got {type(value).__name__}"
         )
     columns = tuple(value)
-    odd = [column for column in columns if not isinstance(column, DatetimeSchema)]
+    odd = [column for column in columns if not isinstance(column, kind)]
     if odd:
         raise ConfigError(
-            f"a schema's datetimes must be DatetimeSchema objects, got {type(odd[0]).__name__} "
+            f"a schema's {what} must be {kind.__name__} objects, got {type(odd[0]).__name__} "
             f"{brief(odd[0])}; read a schema document with Schema.from_dict"
         )
     names = [column.name for column in columns]
     if len(set(names)) != len(names):
-        raise ConfigError(f"a schema lists a datetime column twice: {names}")
+        column = "datetime column" if kind is DatetimeSchema else "column"
+        raise ConfigError(f"a schema lists a {column} twice: {names}")
     return columns
+
+
+def _datetime_columns(value: Iterable[DatetimeSchema]) -> tuple[DatetimeSchema, ...]:
+    return _entries(value, DatetimeSchema, "datetimes")
 
 
 def _columns(value: Sequence[ColumnSchema]) -> tuple[ColumnSchema, ...]:
-    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
-        raise ConfigError(
-            f"a schema's columns must be a list of ColumnSchema, got {type(value).__name__}"
-        )
-    columns = tuple(value)
-    odd = [column for column in columns if not isinstance(column, ColumnSchema)]
-    if odd:
-        raise ConfigError(
-            f"a schema's columns must be ColumnSchema objects, got {type(odd[0]).__name__} "
-            f"{brief(odd[0])}; read a schema document with Schema.from_dict"
-        )
-    names = [column.name for column in columns]
-    if len(set(names)) != len(names):
-        raise ConfigError(f"a schema lists a column twice: {names}")
-    return columns
+    return _entries(value, ColumnSchema, "columns")
 
 
 def _is_boolean(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
