@@ -166,3 +166,47 @@ def test_the_damaged_blob_advice_hides_credentials() -> None:
     text = _damaged_source_advice(store, "m")  # type: ignore[arg-type]
     assert "s3cr3t" not in text
     assert "registry verify" in text
+
+
+# --- mend 55-3: models refused as diverged, beside another error ----------------------
+
+
+def test_an_error_after_refused_models_still_names_each_refused_model(tmp_path: Path) -> None:
+    src, dst = _reg(tmp_path / "src"), _reg(tmp_path / "dst")
+    for name in ("a", "b", "c"):
+        _put(src, name, f"{name}1".encode())
+        _put(src, name, f"{name}2".encode())
+        src.set_alias(name, "prod", "1")
+    ms.copy_registry(src, dst)
+    for name in ("a", "b"):
+        dst.set_alias(name, "prod", "2")  # a rollback done in the destination
+        src.set_alias(name, "prod", "2")  # and a move in the source: the logs diverged
+    mv = src.register(model_name="c", model=b"c3", serializer="bytes", capture_environment=False)
+    path = tmp_path / "src" / blob_key(mv.artifact.digest)
+    os.chmod(path, 0o644)
+    path.write_bytes(b"X" * len(b"c3"))  # c, copied after a and b, has a damaged blob
+    with pytest.raises(ms.IntegrityError) as caught:
+        ms.copy_registry(src, dst)
+    assert "(models copied before it were)" not in str(caught.value)
+    assert "except any refused" in str(caught.value)
+    notes = getattr(caught.value, "__notes__", [])
+    assert [note.split(" ", 1)[0] for note in notes] == ["a", "b"]
+    for name, note in zip(("a", "b"), notes, strict=True):
+        assert "was refused before this error" in note
+        assert "alias log entry 2" in note
+        assert f"copy {name!r} into an empty registry" in note
+    assert [v.version for v in dst.versions("a")] == ["1", "2"]
+
+
+def test_a_model_refused_again_is_not_said_to_have_nothing_committed_there(
+    tmp_path: Path,
+) -> None:
+    src, dst = _reg(tmp_path / "src"), _reg(tmp_path / "dst")
+    _put(src, "t", b"t1")
+    src.set_tag("t", "1", "ok", "yes")
+    ms.copy_registry(src, dst)  # version 1 is committed in dst by this first copy
+    dst.set_tag("t", "1", "ok", "no")
+    src.set_tag("t", "1", "ok", "maybe")
+    with pytest.raises(ms.Conflict) as caught:
+        ms.copy_registry(src, dst)
+    assert f"nothing of it was committed in {dst.url} by this copy;" in str(caught.value)

@@ -9,12 +9,14 @@ server through the fault proxy (``_s3_faults``), as S3 answers.
 from __future__ import annotations
 
 import builtins
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from _s3_faults import FaultProxy, always
+from fsspec.implementations.memory import MemoryFileSystem
 
 import modelship as ms
 from modelship.errors import IntegrityError, StoreError
@@ -188,3 +190,98 @@ def test_a_503_names_s3s_code_and_status_and_says_it_is_transient(
     assert "S3 error SlowDown, HTTP 503" in message
     assert "transient: retry later" in message
     assert 'config_kwargs={"retries"' in message
+
+
+# --- mend 55-3: an interrupted gc, a mark whose create failed, advice for other stores --
+
+
+class FailingMarkCreates(FailingMarkDeletes):
+    """:class:`FailingMarkDeletes` whose create of a mark also fails (an outage), after
+    storing it when ``lands`` (a reply lost) or before."""
+
+    def __init__(self, fails: int, *, lands: bool) -> None:
+        super().__init__(fails)
+        self.lands = lands
+
+    def create(self, key: str, data: bytes, **options: Any) -> None:
+        if key.startswith(".gc/"):
+            if self.lands:
+                super().create(key, data, **options)
+            raise StoreError(f"creating {key} failed on memory://: OSError: 503")
+        super().create(key, data, **options)
+
+
+@pytest.mark.parametrize("interrupt", [KeyboardInterrupt, SystemExit])
+def test_an_interrupted_gc_whose_mark_stays_raises_the_interrupt_with_a_note(
+    monkeypatch: pytest.MonkeyPatch, interrupt: type[BaseException]
+) -> None:
+    store = FailingMarkDeletes(fails=100)
+    reg = _registered(store)
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise interrupt
+
+    monkeypatch.setattr(_gc, "_collect", interrupted)
+    with pytest.raises(interrupt) as caught:  # never an Exception that swallows Ctrl-C
+        reg.gc()
+    (mark,) = store.list(".gc")
+    (note,) = caught.value.__notes__  # type: ignore[attr-defined]
+    assert f"store.delete('.gc/{mark}')" in note
+    assert "refused" in note
+    assert store.tries == 1  # one try, no waiting
+
+
+def test_an_interrupted_gc_exits_130_from_the_command_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from modelship import cli
+
+    url = "memory://mend55c-gc-cli"
+    ms.open_registry(url).register(model_name="m", model=b"a", serializer="bytes")
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    def refused(self: FsspecStore, key: str) -> None:
+        raise StoreError(f"deleting {key} failed (simulated 503)")
+
+    monkeypatch.setattr(_gc, "_collect", interrupted)
+    monkeypatch.setattr(FsspecStore, "delete", refused)
+    assert cli.main(["registry", "gc", url]) == 130
+
+
+@pytest.mark.parametrize("lands", [False, True])
+def test_a_mark_whose_create_failed_and_delete_too_says_it_may_exist(lands: bool) -> None:
+    # An outage: the create fails (having landed or not), and so does the delete.
+    store = FailingMarkCreates(fails=100, lands=lands)
+    reg = _registered(store)
+    with pytest.raises(StoreError) as caught:
+        reg.gc()
+    assert type(caught.value) is StoreError  # the create's own error, not GcMarkLeft
+    assert str(caught.value).startswith("creating .gc/")
+    (note,) = caught.value.__notes__  # type: ignore[attr-defined]
+    named = re.search(r"\.gc/[0-9a-f]{32}\.json", note)
+    assert named is not None
+    assert store.list(".gc") == ([named.group().removeprefix(".gc/")] if lands else [])
+    assert "may exist" in note
+    assert store.tries == 1  # one try, not the retries with waits of GcMarkLeft
+
+
+class _SlowGcs(MemoryFileSystem):
+    """A Google Cloud Storage-like file system (``gs://``) whose reads time out."""
+
+    protocol = ("gcs", "gs")
+
+    def cat_file(self, *args: object, **kwargs: object) -> bytes:
+        raise TimeoutError("read timed out")
+
+
+def test_a_timeout_on_another_object_store_gets_no_s3_advice() -> None:
+    store = FsspecStore(_SlowGcs(), "/bucket/mend55c", url="gs://bucket/mend55c")
+    with pytest.raises(StoreError) as caught:
+        store.read("registry.json")
+    message = str(caught.value)
+    assert message.endswith("TimeoutError: read timed out (transient: retry later)")
+    assert "config_kwargs" not in message
+    assert "AWS" not in message
+    assert "S3" not in message

@@ -64,7 +64,13 @@ from modelship.errors import (
     StoreError,
 )
 from modelship.registry._claims import claim_name, confirm_claim
-from modelship.registry._gc import PURGE_SETTLE, copying, in_flight, refuse_during_gc
+from modelship.registry._gc import (
+    PURGE_SETTLE,
+    add_note,
+    copying,
+    in_flight,
+    refuse_during_gc,
+)
 from modelship.registry._hints import top_alias, top_slot
 from modelship.registry._integrity import parse_json, stored_damage
 from modelship.registry._layout import (
@@ -185,7 +191,8 @@ def _stream_blob(
                 f"blob {digest} ({whose}) in the source {hide_credentials(src.url)} does "
                 f"not match its digest (read {copied} bytes): the source's copy is damaged, "
                 f"so it was not copied and no version of {whose.name} was committed by this "
-                f"copy (models copied before it were). {_damaged_source_advice(src, whose.name)}"
+                f"copy (models copied before it were, except any refused, named below). "
+                f"{_damaged_source_advice(src, whose.name)}"
             )
         if repaired and isinstance(writer, ReplacesBlobs):
             writer.publish_over(key)
@@ -267,7 +274,7 @@ def _diverged_state(src: Registry, dst: Registry, exc: _Diverged) -> str:
         "after the copy compared their logs (each log that differs was copied up to the "
         "entry that differs, the other logs whole)"
         if exc.late
-        else f"nothing of it was committed in {d}"
+        else f"nothing of it was committed in {d} by this copy"
     )
     return f"{written}; its history there diverged from the source {s}: {'; '.join(exc.lines)}"
 
@@ -1091,7 +1098,8 @@ def copy_registry(
     ``dst`` that moves an alias after the second check may still leave the model's
     versions committed and its diverged log copied up to the entry that differs (each
     entry is created only if absent, else compared): the ``Conflict`` then says so. Any
-    other error stops the copy at once.
+    other error stops the copy at once, with a note naming each model refused as diverged
+    before it.
 
     ``models`` names the models to copy (all of ``src``'s by default; anything but an
     iterable of names, a single string included, is a :class:`~modelship.ConfigError`); a
@@ -1157,6 +1165,18 @@ def copy_registry(
         # A copy of a signed registry stays one: keyless readers refuse it there too.
         with contextlib.suppress(FileExistsError):
             dst.store.create(SIGNING_POLICY, policy)
+    counts, diverged = _copy_models(src, dst, names)
+    if diverged:
+        raise _all_diverged(src, dst, names, diverged)
+    return CopyReport(tuple(names), *counts)
+
+
+def _copy_models(
+    src: Registry, dst: Registry, names: Sequence[str]
+) -> tuple[list[int], list[_Diverged]]:
+    """Copy each of ``names``: the report's counts (versions, blobs copied, skipped, bytes,
+    repaired), and the models refused as diverged (the others are copied all the same).
+    Any other error stops the copy, with a note naming each model refused before it."""
     counts = [0] * 5  # versions, blobs copied, skipped, bytes, repaired
     diverged: list[_Diverged] = []
     for name in names:
@@ -1165,11 +1185,19 @@ def copy_registry(
         except _Diverged as exc:  # reported at the end: the other models are copied
             diverged.append(exc)
             continue
+        except BaseException as exc:
+            # Any other error stops the copy: it still names the models refused so far.
+            for refused in diverged:
+                add_note(
+                    exc,
+                    f"{refused.name} was refused before this error: "
+                    f"{_diverged_state(src, dst, refused)}. "
+                    f"{_diverged_advice([refused.name])}",
+                )
+            raise
         for i, n in enumerate(done):
             counts[i] += n
-    if diverged:
-        raise _all_diverged(src, dst, names, diverged)
-    return CopyReport(tuple(names), *counts)
+    return counts, diverged
 
 
 def _all_diverged(

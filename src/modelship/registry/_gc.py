@@ -808,17 +808,22 @@ def collect(
         return _collect(store, cutoff, dry_run=True, signer=signer)
     check_writable()
     run = f"{GC_RUNS}/{uuid.uuid4().hex}.json"
+    created = False
     try:
         # Inside: a create that landed but failed (its reply lost, then refused) must not
         # leave a mark that refuses every registration for _RUN_LIFETIME. Deleting a key
         # that was never created is harmless.
         store.create(run, canonical_json({"at": now().isoformat()}))
+        created = True
         for key, age in _runs(store):
             if age >= _RUN_LIFETIME:
                 store.delete(key)  # left by a gc that died
         report = _collect(store, cutoff, dry_run=False, signer=signer)
     except BaseException as exc:
-        _remove_mark(store, run, None, exc)
+        if created and isinstance(exc, Exception):
+            _remove_mark(store, run, None, exc)
+        else:
+            _try_removing_mark(store, run, exc, created=created)
         raise
     _remove_mark(store, run, report, None)
     return report
@@ -856,13 +861,64 @@ store's, with its own retries): a delete that failed once (a 503, a reset) shoul
 refuse every registration for a day."""
 
 
+def add_note(exc: BaseException, note: str) -> None:
+    """Add ``note`` to ``exc`` (shown under its traceback), as ``exc.add_note`` does from
+    Python 3.11 (3.10 keeps ``__notes__`` but shows none), and log it as a warning of the
+    ``modelship.registry`` logger: what shows no traceback (the CLI, on Ctrl-C) or runs
+    on 3.10 shows it so.
+
+    Examples
+    --------
+    >>> exc = KeyboardInterrupt()
+    >>> add_note(exc, "the mark .gc/x.json may be left")
+    >>> exc.__notes__
+    ['the mark .gc/x.json may be left']
+    """
+    notes = getattr(exc, "__notes__", None)
+    if not isinstance(notes, list):
+        notes = []
+        exc.__notes__ = notes  # type: ignore[attr-defined]
+    notes.append(note)
+    _log.warning("%s", note)
+
+
+def _try_removing_mark(store: Store, run: str, failure: BaseException, *, created: bool) -> None:
+    """Try once to delete gc's mark ``run`` after ``failure``, which the caller re-raises:
+    gc was interrupted (Ctrl-C, ``SystemExit``: not an :class:`Exception`, never turned
+    into one, and not kept waiting), or creating the mark failed (``created`` False: an
+    outage, and the mark exists only if the create landed before its reply was lost, so
+    no :class:`GcMarkLeft` saying registrations are refused). If the delete fails, a note
+    added to ``failure`` names the mark and what to do."""
+    try:
+        store.delete(run)
+        return
+    except Exception as exc:  # failure, not this, is what is raised
+        why = f"{type(exc).__name__}: {exc}"
+    url = hide_credentials(store.url)
+    what = (
+        f"gc's mark {run} on {url} could not be deleted ({why})"
+        if created
+        else f"gc's mark {run} on {url} may exist (its create failed, but may have landed "
+        f"before the reply was lost) and deleting it failed too ({why})"
+    )
+    add_note(
+        failure,
+        f"{what}: while it exists, every registration and copy into this registry is "
+        f"refused (for up to {_RUN_LIFETIME / 3600:.0f} h, after which it is ignored and "
+        "the next gc removes it). Once the store answers, delete it with "
+        f"ms.open_registry(URL).store.delete({run!r}) (deleting a key that is not there "
+        "is harmless)",
+    )
+
+
 def _remove_mark(
-    store: Store, run: str, report: GcReport | None, failure: BaseException | None
+    store: Store, run: str, report: GcReport | None, failure: Exception | None
 ) -> None:
     """Delete gc's mark ``run``, trying again a few times; raise :class:`GcMarkLeft` (with
-    ``report``, chaining ``failure``, the error gc itself raised, if any) if it stays."""
-    # Interrupted (Ctrl-C, SystemExit): one try, without waiting.
-    delays = _MARK_RETRY_DELAYS if failure is None or isinstance(failure, Exception) else ()
+    ``report``, chaining ``failure``, the error gc itself raised after creating the mark,
+    if any) if it stays. An interrupt, or a failed create, goes to
+    :func:`_try_removing_mark` instead."""
+    delays = _MARK_RETRY_DELAYS
     for delay in (*delays, None):
         try:
             store.delete(run)

@@ -805,11 +805,13 @@ _TRANSIENT_HINT = (
 )
 
 
-def _s3_detail(exc: BaseException) -> str:
+def _s3_detail(exc: BaseException, *, s3: bool = True) -> str:
     """What a message about ``exc`` (a failed S3 request) adds: S3's error code and HTTP
     status, from botocore's error in its chain (s3fs's own may only say ``[Errno 16]``),
     and for a failure that passes (5xx, throttling, a timeout, a connection closed) what
-    to do. Empty if there is nothing to add.
+    to do. Empty if there is nothing to add. With ``s3`` False (another object store:
+    ``gs://``, ``az://``), botocore's settings are no advice: a failure that passes gets
+    only "transient: retry later", and a code is no S3 error code.
 
     Examples
     --------
@@ -821,6 +823,8 @@ def _s3_detail(exc: BaseException) -> str:
      (S3 error SlowDown, HTTP 503; transient: retry later, or raise the store's retries ...)
     >>> _s3_detail(OSError(5, "no such thing"))
     ''
+    >>> _s3_detail(TimeoutError("read timed out"), s3=False)
+    ' (transient: retry later)'
     """
     code: str | None = None
     status: int | None = None
@@ -842,10 +846,14 @@ def _s3_detail(exc: BaseException) -> str:
         seen = seen.__cause__ or seen.__context__
     if code in _TRANSIENT_CODES or (status is not None and (status >= 500 or status == 429)):
         transient = True
-    said = [f"S3 error {code}" if code else None, f"HTTP {status}" if status else None]
+    said = [
+        f"{'S3 error' if s3 else 'error'} {code}" if code else None,
+        f"HTTP {status}" if status else None,
+    ]
     parts = ", ".join(p for p in said if p)
     if transient:
-        parts = f"{parts}; {_TRANSIENT_HINT}" if parts else _TRANSIENT_HINT
+        hint = _TRANSIENT_HINT if s3 else "transient: retry later"
+        parts = f"{parts}; {hint}" if parts else hint
     return f" ({parts})" if parts else ""
 
 
@@ -1090,7 +1098,7 @@ class FsspecStore:
             blocked = self.not_a_folder() if isinstance(exc, NotADirectoryError) else None
             if blocked is not None:  # the URL names a file: not a failure of the store
                 raise blocked from exc
-            detail = "" if self.is_local else _s3_detail(exc)
+            detail = "" if self.is_local else _s3_detail(exc, s3=self.protocol in _S3_PROTOCOLS)
             raise StoreError(
                 hide_credentials(
                     f"{what} failed on {self.url}: {type(exc).__name__}: {exc}{detail}"
