@@ -536,3 +536,45 @@ def test_version_3_cannot_be_loaded(my_registry):
     )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert f"{selected.count(' or ') + 1} passed" in out.stdout, out.stdout[-3000:]
+
+
+_SWALLOWS_FOR_GOOD = """\
+import signal, time
+from modelship.testing import _deployer_suite as suite
+
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as a test runner has it
+suite._SWALLOWED_GRACE = 1.0
+
+
+def poll_forever():
+    while True:
+        try:
+            time.sleep(0.05)
+        except:  # noqa: E722 - the sloppy retry loop under test
+            pass
+
+
+suite._bounded(poll_forever, 0.3, "apply overran its timeout")
+print("returned")
+"""
+
+
+def test_a_call_that_swallows_every_interrupt_ends_the_process_with_a_message() -> None:
+    # Nothing can stop such a call from inside the process; hanging the suite is worse
+    # than ending it, saying which call overran and where every thread was.
+    began = time.monotonic()
+    out = subprocess.run(
+        [sys.executable, "-c", _SWALLOWS_FOR_GOOD],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=False,
+    )
+    assert out.returncode == 70, (out.returncode, out.stdout, out.stderr[-2000:])
+    assert "returned" not in out.stdout
+    assert (
+        "apply overran its timeout; it caught the interrupt sent to stop it, so nothing can "
+        "stop it from here; this process exits" in out.stderr
+    ), out.stderr[-2000:]
+    assert "poll_forever" in out.stderr, "no stack of the stuck call"
+    assert time.monotonic() - began < 15

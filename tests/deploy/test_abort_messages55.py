@@ -10,6 +10,7 @@ the first line with text.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -154,3 +155,22 @@ def test_last_error_takes_the_first_line_with_text(text: str, shown: str) -> Non
     with pytest.raises(RolloutAborted) as caught:
         BlueGreen(dep, clock=dep.clock).deploy("fraud", "1")
     assert last_error(caught.value.rollout.history) == shown
+
+
+@pytest.mark.parametrize(
+    ("op", "said"),
+    [
+        ("set_traffic", r"set_traffic\(\{\}\) raised InjectedFault: injected fault"),
+        ("remove", r"remove\('blue'\) raised InjectedFault: injected fault"),
+    ],
+)
+def test_a_recreate_whose_stop_failed_says_why_in_the_reason(op: str, said: str) -> None:
+    # The CLI shows the reason, not the history: "stopping 1 failed" alone tells nothing.
+    dep = InMemoryDeployer(capabilities=DeployerCapabilities(max_slots=1))
+    Recreate(dep, clock=dep.clock).deploy("fraud", "1")
+    dep.inject(Fault(op, times=None))
+    with pytest.raises(RolloutAborted) as caught:
+        Recreate(dep, clock=dep.clock).deploy("fraud", "2")
+    assert caught.value.rollout.status.value == "aborted"
+    text = str(caught.value)
+    assert re.search(r"stopping 1 failed: " + said, text), text

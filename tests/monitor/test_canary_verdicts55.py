@@ -213,3 +213,15 @@ def test_the_docs_give_the_false_abort_rate_and_its_remedies() -> None:
     doc = ms.monitor.canary_gate.__doc__
     assert doc is not None
     assert "alpha / k" in doc
+
+
+@pytest.mark.parametrize("kind", ["auto", "binary", "continuous"])
+def test_require_bound_with_tolerance_zero_is_refused(kind: str) -> None:
+    # At 0 even an identical canary's interval reaches past the tolerance: the metric
+    # would stay inconclusive ("more values are needed") however many values came.
+    with pytest.raises(
+        ms.ConfigError, match=r"require_bound=True needs tolerance > 0.*tolerance=0\.01"
+    ):
+        CanaryMetric("error", tolerance=0.0, require_bound=True, kind=kind)  # type: ignore[arg-type]
+    assert CanaryMetric("error", tolerance=0.01, require_bound=True, kind=kind).require_bound  # type: ignore[arg-type]
+    assert CanaryMetric("error", tolerance=0.0, kind=kind).tolerance == 0  # type: ignore[arg-type]

@@ -1564,11 +1564,24 @@ class Recreate(_Strategy):
         if stopping is not None:
             why = self._refused(rollout, slot, stopping)
         if stopping is not None and why is None:
+            began = len(rollout.history)
             ok, _ = rollout.call("set_traffic({})", self.deployer.set_traffic, {})
             if ok:
                 rollout.event(EventKind.TRAFFIC, "traffic stopped (recreate)", weights={})
                 ok = rollout.scale_down(slot, f"recreate: {stopping.version} stops first")
-            why = None if ok else f"stopping {stopping.version} failed"
+            if not ok:
+                # What went wrong (set_traffic or remove raised, or the slot still had
+                # traffic), in the reason itself as _switch's: the CLI shows the reason.
+                said = next(
+                    (
+                        e.message
+                        for e in reversed(rollout.history[began:])
+                        if e.kind is EventKind.ERROR
+                    ),
+                    "",
+                )
+                said = said if len(said) <= 500 else said[:497] + "..."
+                why = f"stopping {stopping.version} failed" + (f": {said}" if said else "")
         if why is None:
             # The gate judges the new version behind all the traffic: nothing else can
             # serve meanwhile, so analysing it before the switch would only lengthen the

@@ -183,9 +183,10 @@ class CanaryMetric:
         pass also needs the interval's bad-side bound within the tolerance (``ci_high <=
         tolerance`` for ``increase``, ``ci_low >= -tolerance`` for ``decrease``, both
         for ``either``): the canary is shown no worse than the tolerance, else the
-        metric is ``inconclusive`` until there are enough values. Give a tolerance > 0
-        with it: at 0, even a canary identical to the baseline passes only when its
-        interval happens to lie on the good side.
+        metric is ``inconclusive`` until there are enough values. It needs a tolerance
+        > 0 (:class:`~modelship.errors.ConfigError` otherwise): at 0 the interval of a
+        canary identical to the baseline reaches past it, so only a canary shown better
+        than the baseline could pass.
 
     Examples
     --------
@@ -203,6 +204,12 @@ class CanaryMetric:
     'inconclusive'
     >>> compare_metric([0.0] * 3000, [0.0] * 3000, strict).verdict
     'pass'
+    >>> from modelship.errors import ConfigError
+    >>> try:
+    ...     CanaryMetric("error", require_bound=True)  # tolerance 0
+    ... except ConfigError as exc:
+    ...     print(str(exc).split(": ")[1])
+    require_bound=True needs tolerance > 0
     """
 
     _parameter_constraints: ClassVar[Constraints] = {
@@ -227,6 +234,15 @@ class CanaryMetric:
     stat: str | None = None
     kind: Literal["auto", "continuous", "binary"] = "auto"
     require_bound: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        if self.require_bound and self.tolerance == 0:
+            raise ConfigError(
+                f"CanaryMetric({self.metric!r}): require_bound=True needs tolerance > 0: "
+                "the interval of a canary no worse than its baseline reaches past 0, so "
+                "with tolerance=0 the metric would pass only a canary shown better; give "
+                "the worse shift the canary may have, e.g. tolerance=0.01"
+            )
 
 
 @attrs.frozen

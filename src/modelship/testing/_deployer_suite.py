@@ -11,9 +11,12 @@ deployer's declared capabilities.
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import json
 import math
+import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -64,6 +67,9 @@ _MAX_SLOTS_TRIED = 8
 # How long the suite lets apply of a never-ready version take: apply starts a version and
 # returns (wait_ready waits for it); one that waits for readiness never returns.
 _APPLY_LIMIT = 60.0
+# How long a call that caught the watchdog's interrupt (or installed its own SIGINT
+# handler) may keep running, interrupted again every second, before the process exits.
+_SWALLOWED_GRACE = 10.0
 
 _T = TypeVar("_T")
 
@@ -75,13 +81,18 @@ def _bounded(call: Callable[[], _T], seconds: float, late: str) -> _T:
 
     The call runs where the test runs, so a deployer bound to its thread (a SIGALRM
     deadline, an sqlite connection) works as when called directly, and an exception it
-    raises is raised as it was. The bound is a watchdog timer that sends SIGINT to the
+    raises is raised as it was. The bound is a watchdog thread that sends SIGINT to the
     main thread: a real signal, so a blocking system call returns, and the interrupt is
     raised inside the call, so its own ``finally`` (stopping a server it started) runs and
-    nothing is left running once the test fails. It needs the main thread (where pytest
-    and its xdist workers run tests), :func:`signal.pthread_kill` and Python's own SIGINT
-    handler; without them the call is made unbounded. A Ctrl-C during the call is raised
-    as it came.
+    nothing is left running once the test fails. A call that catches the interrupt (a
+    bare ``except:`` in a polling loop) or installs its own SIGINT handler gets it again
+    every second; one still running :data:`_SWALLOWED_GRACE` seconds after the first
+    cannot be stopped from here, so, as pytest-timeout's "thread" method does, the
+    watchdog writes ``late`` and every thread's stack to stderr and ends the process
+    with exit status 70 rather than hang the suite. It needs the main thread (where
+    pytest and its xdist workers run tests), :func:`signal.pthread_kill` and Python's
+    own SIGINT handler; without them the call is made unbounded. A Ctrl-C during the call
+    is raised as it came.
     """
     main = threading.main_thread().ident
     if (
@@ -92,28 +103,46 @@ def _bounded(call: Callable[[], _T], seconds: float, late: str) -> _T:
     ):
         return call()  # unbounded: no way to interrupt it here
     fired = threading.Event()
+    ended = threading.Event()
 
-    def fire() -> None:
+    def watch() -> None:
+        if ended.wait(seconds):
+            return
         fired.set()  # before the signal: a KeyboardInterrupt while unset is a real Ctrl-C
-        signal.pthread_kill(main, signal.SIGINT)
+        give_up = time.monotonic() + _SWALLOWED_GRACE
+        while True:
+            signal.pthread_kill(main, signal.SIGINT)
+            left = give_up - time.monotonic()
+            if left <= 0 or ended.wait(min(1.0, left)):
+                break
+        if ended.is_set():
+            return
+        _suspend_capture(main)
+        sys.stderr.write(
+            f"\n{late}; it caught the interrupt sent to stop it, so nothing can stop it "
+            "from here; this process exits\n"
+        )
+        sys.stderr.flush()
+        faulthandler.dump_traceback(all_threads=True)
+        os._exit(70)
 
-    # The cancel-vs-fire race: the timer sends at most one signal, always after setting
-    # ``fired``. cancel() stops a timer still waiting; join() then waits for one already
-    # firing, so once it returns the flag says for good whether a signal was sent. If it
-    # was, its KeyboardInterrupt was raised in the call or in join() (caught below), or is
+    # The end-vs-fire race: the watchdog sends signals only after setting ``fired``, and
+    # none once it has seen ``ended``. The caller sets ``ended`` and joins it, so once the
+    # join returns the flag says for good whether a signal was sent. If one was, its
+    # KeyboardInterrupt was raised in the call or in the join (absorbed there), or is
     # still to be raised here: _take_interrupt drops it, so it cannot hit the next test.
-    timer = threading.Timer(seconds, fire)
-    timer.daemon = True
-    timer.start()
+    watchdog = threading.Thread(target=watch, name="modelship-bounded-watchdog", daemon=True)
+    watchdog.start()
     try:
         try:
             answer = call()
         finally:
-            timer.cancel()
-            timer.join()
+            ended.set()
+            _join(watchdog, fired)
     except KeyboardInterrupt:
         if not fired.is_set():
             raise  # a real Ctrl-C
+        _take_interrupt()  # another may be on its way
     except BaseException:
         if not fired.is_set():
             raise  # the call's own exception
@@ -123,6 +152,38 @@ def _bounded(call: Callable[[], _T], seconds: float, late: str) -> _T:
             return answer
         _take_interrupt()  # returned as the bound ran out, or swallowed the interrupt
     pytest.fail(late, pytrace=False)
+
+
+def _join(watchdog: threading.Thread, fired: threading.Event) -> None:
+    """Wait for ``watchdog`` to end, absorbing its interrupts that land meanwhile; a
+    Ctrl-C that lands before it fired is raised once it has ended."""
+    ctrl_c = False
+    while True:
+        try:
+            watchdog.join()
+        except KeyboardInterrupt:
+            ctrl_c = ctrl_c or not fired.is_set()
+        else:
+            break
+    if ctrl_c:
+        raise KeyboardInterrupt
+
+
+def _suspend_capture(main: int) -> None:
+    """Let what is written to stderr next reach the terminal: suspend the output capture
+    of the pytest run whose test is on thread ``main`` (found from the test's stack, as
+    no handle to it is passed here), as pytest-timeout does before it ends the process.
+    Nothing is done if none is found."""
+    frame = sys._current_frames().get(main)
+    with contextlib.suppress(Exception):
+        while frame is not None:
+            config = getattr(frame.f_locals.get("item"), "config", None)
+            if config is not None:
+                capture = config.pluginmanager.getplugin("capturemanager")
+                if capture is not None:
+                    capture.suspend_global_capture(in_=True)
+                return
+            frame = frame.f_back
 
 
 def _take_interrupt(within: float = 1.0) -> None:
@@ -155,10 +216,15 @@ class DeployerConformance:
     Each call runs on the test's own thread, as your code would call it. The calls that
     must answer in time (``apply`` and ``wait_ready`` of the never-ready version) are
     interrupted with SIGINT when they overrun, so the test fails instead of hanging and
-    the call's own clean-up runs; that needs the test to run on the main thread (pytest
-    and its xdist workers do), :func:`signal.pthread_kill` (not on Windows) and Python's
-    default SIGINT handler. Without them those calls are made unbounded: one that ignores
-    its timeout hangs the suite.
+    the call's own clean-up runs. A call that catches the interrupt (a bare ``except:``
+    in its polling loop) or installs its own SIGINT handler is interrupted again every
+    second; if it still runs 10 s later, nothing can stop it from inside the process, so
+    the suite writes which call overran and every thread's stack to stderr and ends the
+    test process with exit status 70 (as pytest-timeout's "thread" method does) instead
+    of hanging. The bound needs the test to run on the main thread (pytest and its xdist
+    workers do), :func:`signal.pthread_kill` (not on Windows) and Python's default SIGINT
+    handler. Without them those calls are made unbounded: one that ignores its timeout
+    hangs the suite.
 
     Examples
     --------
