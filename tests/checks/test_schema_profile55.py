@@ -4,13 +4,16 @@ profiles; date text reported as such before the identifier rule."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from modelship.checks import DataDrift, DriftProfile, Schema
-from modelship.errors import ConfigError
+from modelship.checks import DataDrift, DriftProfile, Schema, SchemaCheck, _schema
+from modelship.checks._tabular import as_table
+from modelship.cli import main
+from modelship.errors import ConfigError, EmptyData
 
 N = 400
 
@@ -182,3 +185,58 @@ def test_date_text_is_reported_as_dates_not_identifier() -> None:
     current = {"when": np.array(stamps[:100], dtype=object)}
     column = DataDrift(reference=reference, current=current).run().columns["when"]
     assert column.reason.startswith("holds date strings such as '2024-01-01 00:00:00'")
+
+
+def test_with_datetimes_reads_the_data_once_for_all_datetime_columns(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # One reading per datetime column walked every column: time grew with the square.
+    base = pd.date_range("2024-01-01", periods=5, freq="min", tz="Europe/Paris")
+    frame = pd.DataFrame(
+        {f"t{j}": base for j in range(6)} | {"n": base.tz_localize(None), "x": np.arange(5.0)}
+    )
+    calls = {"raw_columns": 0, "datetime_zones": 0}
+    for name in calls:
+        real = getattr(_schema, name)
+
+        def counted(*args: object, _real: object = real, _name: str = name, **kw: object) -> object:
+            calls[_name] += 1
+            return _real(*args, **kw)  # type: ignore[operator]
+
+        monkeypatch.setattr(_schema, name, counted)
+    schema = _schema.with_datetimes(_schema.Schema.of_table(as_table(frame)), frame)
+    assert calls == {"raw_columns": 1, "datetime_zones": 1}
+    assert [(c.name, c.zone, c.null_rate) for c in schema.datetimes] == [
+        *((f"t{j}", "Europe/Paris", 0.0) for j in range(6)),
+        ("n", "", 0.0),
+    ]
+
+
+def test_infer_records_a_frame_of_datetime_columns_alone() -> None:
+    # Every column a datetime left out of the ranges: still recorded, and checked.
+    frame = _frame()[["ts"]]
+    schema = Schema.infer(frame)
+    assert schema.names == ()
+    assert [(c.name, c.zone) for c in schema.datetimes] == [("ts", "Europe/Paris")]
+    assert "ts" in schema.left_out
+    assert Schema.from_dict(json.loads(json.dumps(schema.to_dict()))) == schema
+    assert SchemaCheck(schema=schema, current=frame).run().status.value == "pass"
+    naive = frame.assign(ts=frame.ts.dt.tz_localize(None))
+    result = SchemaCheck(schema=schema, current=naive).run()
+    assert result.status.value == "fail"
+    assert "without one" in result.columns["ts"].reason
+    # An unnamed array's datetime column is not recorded: nothing would be checked.
+    stamps = np.array(["2024-01-01", "2024-01-02"], dtype="datetime64[s]")
+    with pytest.raises(EmptyData, match="no column checks can compare"):
+        Schema.infer(stamps, columns=["t"])
+
+
+def test_cli_check_schema_columns_names_a_datetime_column(tmp_path: Path) -> None:
+    reference, current = tmp_path / "ref.parquet", tmp_path / "cur.parquet"
+    frame = _frame()
+    frame.to_parquet(reference)
+    frame.assign(ts=frame.ts.dt.tz_localize(None)).to_parquet(current)
+    argv = ["check", "schema", "--reference", str(reference), "--current", str(current)]
+    assert main([*argv, "--columns", "ts"]) == 1  # the zone change found, not exit 2
+    frame.to_parquet(current)
+    assert main([*argv, "--columns", "ts"]) == 0

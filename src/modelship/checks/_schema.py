@@ -66,6 +66,7 @@ from modelship.errors import (
     CheckInputError,
     ColumnMismatch,
     ConfigError,
+    EmptyData,
     InvalidParameter,
     ModelshipError,
 )
@@ -681,7 +682,10 @@ class DatetimeSchema:
     Such a column has no range in the schema (declare it numeric, ``kinds=``, to compare
     its time stamps), but validation still finds it missing (``missing_column``), turned
     into text or numbers (``kind_changed``), made naive from zoned or the reverse
-    (``zone_changed``), or emptier (``null_rate``, ``missing_rate``).
+    (``zone_changed``), or emptier (``null_rate``, ``missing_rate``). The zone of an
+    object column of ``datetime.datetime`` values (reference or current) is neither
+    recorded nor compared: give a ``datetime64``, pandas, polars or arrow date-time column
+    for it to be checked.
 
     Parameters
     ----------
@@ -993,14 +997,24 @@ class Schema:
         # Row labels pandas stored as a Parquet column are not data, as the CLI reads them;
         # left out in sight (a polars column is known by its name alone).
         reference, dropped = split_pandas_index(reference, keep=columns or (), what="reference")
-        table = as_table(
-            reference,
-            what="reference",
-            columns=columns,
-            exclude=excluded,
-            kinds=parse_kinds(kinds),
-            categorical_max_unique=categorical_max_unique,
-        )
+        declared = parse_kinds(kinds)
+        nothing: EmptyData | None = None
+        try:
+            table = as_table(
+                reference,
+                what="reference",
+                columns=columns,
+                exclude=excluded,
+                kinds=declared,
+                categorical_max_unique=categorical_max_unique,
+            )
+        except EmptyData as exc:
+            # Every column left out: the datetime ones among them are still recorded
+            # (with_datetimes, below), and checked; refused only if none is.
+            left_out = _all_left_out(reference, columns, excluded, declared, categorical_max_unique)
+            if left_out is None:
+                raise
+            nothing, table = exc, Table(columns={}, n_rows=0, left_out=left_out)
         schema = cls.of_table(table, max_categories=max_categories)
         labels = {
             name: row_labels_reason(name)
@@ -1012,9 +1026,12 @@ class Schema:
                 schema,
                 left_out={**dict.fromkeys(excluded, EXCLUDED), **labels, **schema.left_out},
             )
-        return with_datetimes(
+        schema = with_datetimes(
             with_zones(with_nullable_dtypes(schema, reference), reference), reference
         )
+        if nothing is not None and not schema.datetimes:
+            raise nothing
+        return schema
 
     @classmethod
     @validate_params(max_categories=MAX_CATEGORIES)
@@ -1379,25 +1396,70 @@ def with_datetimes(schema: Schema, data: Any) -> Schema:
     ]
     if not names or not _is_named(data):
         return schema
-    found = []
-    for name in names:
+    # All read at once: each reading walks every column of the data (one at a time only
+    # when one of them cannot be read, to keep the others).
+    raw: dict[str, RawColumn] = {}
+    try:
+        raw = raw_columns(data, what="reference", columns=names, encode=True)
+    except (ModelshipError, KeyError):
+        for name in names:
+            try:
+                raw.update(raw_columns(data, what="reference", columns=[name], encode=True))
+            except (ModelshipError, KeyError):
+                continue  # not readable as date-times: left out, as before
+    typed = {}
+    for name, values in raw.items():
         try:
-            raw = raw_columns(data, what="reference", columns=[name], encode=True)
-            column = make_column(name, raw[name], ColumnKind.NUMERIC)
+            column = make_column(name, values, ColumnKind.NUMERIC)
         except (ModelshipError, KeyError):
             continue  # not readable as date-times: left out, as before
-        if not holds_datetimes(column.dtype) or not len(column):
-            continue
+        if holds_datetimes(column.dtype) and len(column):
+            typed[name] = column
+    zones = datetime_zones(data, list(typed), raw)
+    found = []
+    for name, column in typed.items():
         missing, _ = column.counts_of_special()
-        zone = datetime_zones(data, [name], raw).get(name)
         found.append(
             DatetimeSchema(
-                name=name, dtype=column.dtype, zone=zone, null_rate=missing / len(column)
+                name=name, dtype=column.dtype, zone=zones.get(name), null_rate=missing / len(column)
             )
         )
     if not found:
         return schema
     return attrs.evolve(schema, datetimes=(*schema.datetimes, *found))
+
+
+def _all_left_out(
+    data: Any,
+    columns: Sequence[str] | None,
+    exclude: Sequence[str],
+    kinds: Mapping[str, ColumnKind],
+    categorical_max_unique: int | None,
+) -> dict[str, str] | None:
+    """Why each column of ``data`` is left out, when every one is (as
+    :func:`~modelship.checks._tabular.type_columns` types them); ``None`` when the data
+    cannot be read, or a column is typed or refused."""
+    try:
+        raw = raw_columns(data, what="reference", columns=columns, exclude=exclude, encode=True)
+    except (ModelshipError, KeyError):
+        return None
+    left_out = {}
+    for name, values in raw.items():
+        try:
+            make_column(
+                name,
+                values,
+                kinds.get(name),
+                categorical_max_unique=categorical_max_unique,
+                declared=name in kinds,
+            )
+        except LeftOut as exc:
+            left_out[name] = str(exc)
+        except (ModelshipError, KeyError):
+            return None
+        else:
+            return None  # typed: not every column is left out
+    return left_out
 
 
 def holds_datetimes(dtype: str) -> bool:
