@@ -172,6 +172,11 @@ class KubernetesDeployer:
     use (a server that is not a URL, a missing CA file, a token that is not text) are a
     :class:`~modelship.errors.ConfigError` naming the setting, raised here.
 
+    Besides the :class:`~modelship.deploy.Deployer` protocol it has one optional hook,
+    :meth:`check_not_being_deleted` (not part of the protocol: a strategy calls it only
+    if a deployer has it): :class:`~modelship.deploy.Recreate` asks it before stopping
+    the serving version, so a slot being deleted is refused before the outage.
+
     Parameters
     ----------
     namespace
@@ -208,11 +213,6 @@ class KubernetesDeployer:
         running at once (an int from 3 to 2147483647, default 60; renewed while held, so
         a rollout may last longer; a holder that died keeps others out this long).
         ``None``: no lock (the Role then needs no access to leases).
-
-    Besides the :class:`~modelship.deploy.Deployer` protocol it has one optional hook,
-    :meth:`check_not_being_deleted` (not part of the protocol: a strategy calls it only
-    if a deployer has it): :class:`~modelship.deploy.Recreate` asks it before stopping
-    the serving version, so a slot being deleted is refused before the outage.
 
     Examples
     --------
