@@ -59,12 +59,7 @@ from modelship.checks._schema import (
     zone_clash,
 )
 from modelship.checks._sides import CategoricalSide, NumericSide, Side, kind_of, side_of
-from modelship.checks._suspects import (
-    DATE_LIKE_SAMPLE,
-    ID_DISTINCT_SHARE,
-    ID_MIN_VALUES,
-    is_date_text,
-)
+from modelship.checks._suspects import DATE_LIKE_SAMPLE, is_date_text, looks_like_identifier
 from modelship.checks._tabular import (
     BOOLEAN_CELLS,
     KINDS,
@@ -137,7 +132,7 @@ def _suspect(name: str, ref: CategoricalSide) -> str | None:
             f"(exclude=[{name!r}]), or declare kinds={{{name!r}: 'categorical'}}"
         )
     present = sum(ref.counts.values())
-    if present >= ID_MIN_VALUES and len(ref.counts) >= ID_DISTINCT_SHARE * present:
+    if looks_like_identifier(present, len(ref.counts)):
         share = len(ref.counts) / present
         return (
             f"looks like an identifier ({share:.0%} of {present} reference values are "

@@ -28,12 +28,7 @@ from modelship.checks._schema import (
     with_zones,
 )
 from modelship.checks._sides import CategoricalSide, NumericSide, Side
-from modelship.checks._suspects import (
-    DATE_LIKE_SAMPLE,
-    ID_DISTINCT_SHARE,
-    ID_MIN_VALUES,
-    is_date_text,
-)
+from modelship.checks._suspects import DATE_LIKE_SAMPLE, is_date_text, looks_like_identifier
 from modelship.checks._tabular import KINDS, ColumnKind, as_table, parse_kinds
 from modelship.checks.stats import QuantileSummary
 from modelship.checks.stats._columns import round_to
@@ -182,19 +177,6 @@ def _check_uncounted(column: CategoricalProfile) -> None:
             f"'n_distinct' {n_distinct} of {present} values is no identifier-like column, "
             "whose categories alone a profile leaves unstored; profile the data again"
         )
-
-
-def looks_like_identifier(present: int, n_distinct: int) -> bool:
-    """Whether a categorical column with ``present`` values, ``n_distinct`` of them
-    distinct, looks like an identifier to drift checks (not tested, see
-    :data:`~modelship.checks._suspects.ID_DISTINCT_SHARE`).
-
-    Examples
-    --------
-    >>> looks_like_identifier(1000, 990), looks_like_identifier(1000, 900)
-    (True, False)
-    """
-    return present >= ID_MIN_VALUES and n_distinct >= ID_DISTINCT_SHARE * present
 
 
 def _identifier_like(counts: Mapping[str, int]) -> bool:

@@ -8,7 +8,13 @@ import re
 
 import numpy as np
 
-__all__ = ["DATE_LIKE_SAMPLE", "ID_DISTINCT_SHARE", "ID_MIN_VALUES", "is_date_text"]
+__all__ = [
+    "DATE_LIKE_SAMPLE",
+    "ID_DISTINCT_SHARE",
+    "ID_MIN_VALUES",
+    "is_date_text",
+    "looks_like_identifier",
+]
 
 ID_DISTINCT_SHARE = 0.95
 """A categorical reference column with at least ``ID_MIN_VALUES`` values of which this
@@ -58,3 +64,16 @@ def is_date_text(label: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def looks_like_identifier(present: int, n_distinct: int) -> bool:
+    """Whether a categorical column with ``present`` values, ``n_distinct`` of them
+    distinct, looks like an identifier to drift checks (not tested, see
+    :data:`ID_DISTINCT_SHARE`).
+
+    Examples
+    --------
+    >>> looks_like_identifier(1000, 990), looks_like_identifier(1000, 900)
+    (True, False)
+    """
+    return present >= ID_MIN_VALUES and n_distinct >= ID_DISTINCT_SHARE * present

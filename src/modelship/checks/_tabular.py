@@ -981,7 +981,7 @@ ZERO = datetime.timedelta(0)
 
 # The datetime64 units whose ticks become microseconds by a division, which cannot wrap.
 _FINER_THAN_US = {("ns", 1), ("ps", 1), ("fs", 1), ("as", 1)}
-_FINER_UNITS = {"us", "ns", "ps", "fs", "as"}
+_FINER_UNITS = {"us", *(unit for unit, _ in _FINER_THAN_US)}
 
 
 def _utc_stamp(value: Any, what: str) -> Any:
@@ -1158,11 +1158,17 @@ def _zoned_pandas(value: Any) -> NDArray[Any] | None:
     stamps = utc.astype("datetime64[us]")
     present = ~np.isnat(utc)
     unit = np.datetime_data(utc.dtype)[0]
-    if present.any() and (
-        stamps[present].min() < _FIRST_STAMP
-        or stamps[present].max() > _LAST_STAMP
+    if not present.any():
+        return stamps
+    kept = stamps if present.all() else stamps[present]
+    if (
+        kept.min() < _FIRST_STAMP
+        or kept.max() > _LAST_STAMP
         # A coarser unit is multiplied into microseconds, which wraps far enough out.
-        or (unit not in _FINER_UNITS and (stamps[present].astype(utc.dtype) != utc[present]).any())
+        or (
+            unit not in _FINER_UNITS
+            and (kept.astype(utc.dtype) != (utc if present.all() else utc[present])).any()
+        )
     ):
         return None
     return stamps

@@ -1193,9 +1193,10 @@ class Rollout:
         ok, answer = self.call(f"wait_ready({prev!r})", self._deployer.wait_ready, prev, wait)
         return ok and isinstance(answer, (bool, np.bool_)) and bool(answer)
 
-    def last_error(self, call: str) -> str:
+    def last_error(self, call: str, *, since: int = 0) -> str:
         """The message of the last ``error`` event recorded for a call starting with
-        ``call`` (as :meth:`call` records it), cut to 500 characters; ``""`` if none.
+        ``call`` (as :meth:`call` records it; ``""``: any call), among the events from
+        number ``since`` on, cut to 500 characters; ``""`` if none.
 
         Examples
         --------
@@ -1208,7 +1209,7 @@ class Rollout:
         ...     print(exc.rollout.last_error("apply("))
         apply('blue') raised InjectedFault: injected fault: apply('blue', 'fraud', '1') raised
         """
-        for event in reversed(self._events):
+        for event in reversed(self._events[since:]):
             if event.kind is EventKind.ERROR and str(event.data.get("call", "")).startswith(call):
                 text = event.message
                 return text if len(text) <= 500 else text[:497] + "..."

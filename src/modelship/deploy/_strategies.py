@@ -1572,15 +1572,7 @@ class Recreate(_Strategy):
             if not ok:
                 # What went wrong (set_traffic or remove raised, or the slot still had
                 # traffic), in the reason itself as _switch's: the CLI shows the reason.
-                said = next(
-                    (
-                        e.message
-                        for e in reversed(rollout.history[began:])
-                        if e.kind is EventKind.ERROR
-                    ),
-                    "",
-                )
-                said = said if len(said) <= 500 else said[:497] + "..."
+                said = rollout.last_error("", since=began)
                 why = f"stopping {stopping.version} failed" + (f": {said}" if said else "")
         if why is None:
             # The gate judges the new version behind all the traffic: nothing else can

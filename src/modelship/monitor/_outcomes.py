@@ -630,6 +630,11 @@ def _same(a: FloatArray, b: FloatArray) -> npt.NDArray[np.bool_]:
     return alike
 
 
+def _as_member(value: float) -> float | None:
+    """An output as a set member: NaN (a missing prediction) as None, which equals itself."""
+    return None if math.isnan(value) else value
+
+
 def _reused_warning(window: WindowMetric) -> tuple[str, ...]:
     """A fetch's warning of the window's predictions left out for a reused request id."""
     if not window.reused:
@@ -1060,7 +1065,7 @@ class OutcomeSource:
         again: set[tuple[Key, int]] = set()
         for i, pair in zip(picked, pairs, strict=True):
             value = value_of[i]
-            mine = (stamp_of[i], None if math.isnan(value) else value)
+            mine = (stamp_of[i], _as_member(value))
             outputs = seen_of[pair]
             if mine in outputs:
                 duplicate[i] = True
@@ -1104,7 +1109,7 @@ class OutcomeSource:
                 strict=True,
             ):
                 if tag == pair[1]:
-                    seen_of[pair].add((stamp, None if math.isnan(value) else value))
+                    seen_of[pair].add((stamp, _as_member(value)))
         return seen_of
 
     def load_prediction_log(

@@ -1188,12 +1188,7 @@ def _copy_models(
         except BaseException as exc:
             # Any other error stops the copy: it still names the models refused so far.
             for refused in diverged:
-                add_note(
-                    exc,
-                    f"{refused.name} was refused before this error: "
-                    f"{_diverged_state(src, dst, refused)}. "
-                    f"{_diverged_advice([refused.name])}",
-                )
+                add_note(exc, f"{refused} (refused before this error)")
             raise
         for i, n in enumerate(done):
             counts[i] += n

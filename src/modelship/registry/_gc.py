@@ -497,13 +497,14 @@ def referenced_digests(
         listed = {f"{versions}/{n}" for n in store.list(versions) if is_document(n)}
         # A listing that lags leaves a committed manifest out, and its bytes would be
         # taken for unused: each version a live slot names is looked for by its key too.
-        manifests = _listed_manifests(
-            store, sorted(k for k in listed if number_of(k) not in purged and k != leaving_out)
+        wanted = {k for k in listed if number_of(k) not in purged and k != leaving_out}
+        manifests = _listed_manifests(store, sorted(wanted))
+        manifests.update(
+            (key, data)
+            for key, data in _unlisted_manifests(store, model, listed).items()
+            if number_of(key) not in purged and key != leaving_out
         )
-        manifests.update(_unlisted_manifests(store, model, listed))
         for key, data in manifests.items():
-            if number_of(key) in purged or key == leaving_out:
-                continue
             doc = _document(data, key)
             try:
                 used.add(doc["artifact"]["digest"])
@@ -923,7 +924,7 @@ def _remove_mark(
         try:
             store.delete(run)
             return
-        except StoreError as exc:
+        except Exception as exc:  # a user's store may raise other than StoreError
             last = exc
             if delay is None:
                 break

@@ -109,6 +109,11 @@ def _reads_back(store: Store, key: str, value: bytes, written: str) -> None:
                 "stream stopped early, loses the rest); the registry reports the version "
                 "damaged"
             )
+        if got == value:
+            pytest.fail(
+                f"after {written}, {how}({key!r}) answered a {type(got).__name__}, not bytes: "
+                "a read answers bytes"
+            )
         differs = next(i for i, (a, b) in enumerate(zip(got, value, strict=True)) if a != b)
         pytest.fail(
             f"after {written}, {how}({key!r}) answered different bytes ({len(value)} of them, "

@@ -154,6 +154,18 @@ class SlotBeingDeleted(DeployError):
     """
 
 
+def _deleting(
+    deployment: Mapping[str, Any] | None, service: Mapping[str, Any] | None
+) -> tuple[str, str] | None:
+    """The kind (``Deployment`` or ``Service``) and description of the first of a slot's
+    ``deployment`` and ``service`` (as read; None: there is none) being deleted, or None."""
+    for kind, found in (("Deployment", deployment), ("Service", service)):
+        said = None if found is None else being_deleted(found, kind)
+        if said is not None:
+            return kind, said
+    return None
+
+
 class _Seconds(Interval):
     """:meth:`KubernetesDeployer.wait_ready`'s timeout: any finite number (below 0 is 0),
     refused with the one message shape of :mod:`modelship._params`."""
@@ -856,6 +868,15 @@ class KubernetesDeployer:
             ``slot`` names no slot (only blue and green are).
         KubernetesError
             The API server refused, or could not be reached after the retries.
+
+        Examples
+        --------
+        A strategy of your own that stops traffic before it writes can ask first, as
+        :class:`~modelship.deploy.Recreate` does (only deployers that have the hook)::
+
+            check = getattr(deployer, "check_not_being_deleted", None)
+            if check is not None:
+                check("blue")  # raises SlotBeingDeleted: nothing stopped yet
         """
         name = self._existing(slot)
         deployment = self._client.request("GET", self._path("deployments", name), missing_ok=True)
@@ -871,19 +892,19 @@ class KubernetesDeployer:
         """Raise SlotBeingDeleted if ``slot``'s ``deployment`` or ``service`` (as read;
         None: there is none) is being deleted."""
         name = self.options.slot_name(slot)
-        for kind, found in (("Deployment", deployment), ("Service", service)):
-            deleting = None if found is None else being_deleted(found, kind)
-            if deleting is not None:
-                plural = "deployment" if kind == "Deployment" else "service"
-                raise SlotBeingDeleted(
-                    f"slot {slot!r} of {self.options.app!r} cannot take a new version: "
-                    f"{deleting} in namespace {self.options.namespace!r}; the deployment "
-                    "controller rolls out nothing in a Deployment being deleted, and the "
-                    "object goes with whatever it runs once its last finalizer does; "
-                    f"nothing was written: wait until it is gone (kubectl get {plural} "
-                    f"{name} -n {self.options.namespace}) or remove the finalizer, then "
-                    "deploy again"
-                )
+        found = _deleting(deployment, service)
+        if found is not None:
+            kind, deleting = found
+            plural = kind.lower()
+            raise SlotBeingDeleted(
+                f"slot {slot!r} of {self.options.app!r} cannot take a new version: "
+                f"{deleting} in namespace {self.options.namespace!r}; the deployment "
+                "controller rolls out nothing in a Deployment being deleted, and the "
+                "object goes with whatever it runs once its last finalizer does; "
+                f"nothing was written: wait until it is gone (kubectl get {plural} "
+                f"{name} -n {self.options.namespace}) or remove the finalizer, then "
+                "deploy again"
+            )
 
     def _refuse_app_deleting(self, service: Mapping[str, Any] | None) -> None:
         """Raise SlotBeingDeleted if the app Service ``service`` (as read) is being
@@ -1780,17 +1801,16 @@ class KubernetesDeployer:
                 f"no slot {slot!r}: no Deployment {name} in {self.options.namespace}"
             )
         service = self._client.request("GET", self._path("services", name), missing_ok=True)
-        for kind, obj in (("Deployment", found), ("Service", service)):
-            deleting = None if obj is None else being_deleted(obj, kind)
-            if deleting is not None:
-                # It goes, pods and all, once its last finalizer does: not a slot to trust.
-                return SlotHealth(
-                    False,
-                    redact(
-                        f"{deleting}: it goes with its pods once its last finalizer does; "
-                        "deploy again once it is gone"
-                    ),
-                )
+        deleted = _deleting(found, service)
+        if deleted is not None:
+            # It goes, pods and all, once its last finalizer does: not a slot to trust.
+            return SlotHealth(
+                False,
+                redact(
+                    f"{deleted[1]}: it goes with its pods once its last finalizer does; "
+                    "deploy again once it is gone"
+                ),
+            )
         path = f"/api/v1/namespaces/{self.options.namespace}/services/{name}:http/proxy/health"
         try:
             self._client.request("GET", path, attempts=2)
