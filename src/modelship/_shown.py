@@ -173,6 +173,14 @@ _AUTHORITY_END = re.compile(r"[/?#\s]")
 _DIGESTS = ("sha256:", "sha384:", "sha512:")
 
 
+# A query parameter whose name says it holds a secret, up to its value: the value goes.
+_SECRET_QUERY = re.compile(
+    r"([?&;](?:[A-Za-z0-9_.-]*?(?:token|secret|passw(?:or)?d|signature|credential|apikey)"
+    r"|(?:[A-Za-z0-9_.-]*[_.-])?(?:key|sig))=)[^&;#\s]+",
+    re.IGNORECASE,
+)
+
+
 def hide_credentials(text: str, mask: str = "***") -> str:
     """``text`` with the user information of every URL in it replaced by ``mask``.
 
@@ -205,7 +213,14 @@ def hide_credentials(text: str, mask: str = "***") -> str:
     's3://***@bucket/r'
     >>> hide_credentials("https://ci:pa#ss@host/r https://ci:pa?ss@host/r https://h/p?to=a@b")
     'https://***@host/r https://***@host/r https://h/p?to=a@b'
+
+    The values of query parameters that name a secret (``access_token``, ``token``,
+    ``sig``, ``X-Amz-Signature``, ``password``, ``api_key``...) go too:
+
+    >>> hide_credentials("gs://bucket/reg?access_token=ya29.SECRET&project=p")
+    'gs://bucket/reg?access_token=***&project=p'
     """
+    text = _SECRET_QUERY.sub(lambda m: m.group(1) + mask, text)
     # Positions of "@", "/" and white space, found once: each URL then looks up the next
     # one in O(log n), so the text is read a bounded number of times whatever it holds.
     ats = [m.start() for m in re.finditer("@", text)]
