@@ -399,6 +399,34 @@ def _finite_bound(_: Any, attribute: attrs.Attribute[Any], value: float | None) 
         )
 
 
+def _check_fields(
+    entry: ColumnSchema | DatetimeSchema,
+    kind: str,
+    types: tuple[tuple[str, type], ...],
+    advice: str = "",
+) -> None:
+    """Refuse a ``kind`` schema entry whose ``types`` fields, zone or shares (``null_rate``,
+    and ``inf_rate`` if it has one) are of the wrong type or out of range."""
+    for field, expected in types:
+        value = getattr(entry, field)
+        if not isinstance(value, expected):
+            raise ConfigError(
+                f"the {kind} schema's {field!r} must be {expected.__name__}, got "
+                f"{_type_name(value)} {brief(value)}{advice}"
+            )
+    if entry.zone is not None and not isinstance(entry.zone, str):
+        raise ConfigError(
+            f"the {kind} schema's 'zone' must be str or None, got "
+            f"{_type_name(entry.zone)} {brief(entry.zone)}{advice}"
+        )
+    for rate in ("null_rate", "inf_rate"):
+        value = getattr(entry, rate, 0.0)
+        if not 0 <= value <= 1:
+            raise ConfigError(
+                f"{kind} {entry.name!r}: {rate!r} must be a share in [0, 1], got {value!r}{advice}"
+            )
+
+
 @attrs.frozen(kw_only=True)
 class ColumnSchema:
     """What the reference showed of one column.
@@ -486,24 +514,7 @@ class ColumnSchema:
             )
 
     def _check_types(self) -> None:
-        for field, expected in (("name", str), ("dtype", str), ("nullable", bool)):
-            value = getattr(self, field)
-            if not isinstance(value, expected):
-                raise ConfigError(
-                    f"the column schema's {field!r} must be {expected.__name__}, got "
-                    f"{_type_name(value)} {brief(value)}"
-                )
-        if self.zone is not None and not isinstance(self.zone, str):
-            raise ConfigError(
-                f"the column schema's 'zone' must be str or None, got "
-                f"{_type_name(self.zone)} {brief(self.zone)}"
-            )
-        for rate in ("null_rate", "inf_rate"):
-            value = getattr(self, rate)
-            if not 0 <= value <= 1:
-                raise ConfigError(
-                    f"column {self.name!r}: {rate!r} must be a share in [0, 1], got {value!r}"
-                )
+        _check_fields(self, "column", (("name", str), ("dtype", str), ("nullable", bool)))
         if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
             raise ConfigError(
                 f"column {self.name!r}: 'minimum' {self.minimum!r} is above 'maximum' "
@@ -720,23 +731,9 @@ class DatetimeSchema:
     null_rate: float = attrs.field(default=0.0, converter=_share)
 
     def __attrs_post_init__(self) -> None:
-        for field, expected in (("name", str), ("dtype", str)):
-            value = getattr(self, field)
-            if not isinstance(value, expected):
-                raise ConfigError(
-                    f"the datetime column schema's {field!r} must be {expected.__name__}, got "
-                    f"{_type_name(value)} {brief(value)}; infer the schema again"
-                )
-        if self.zone is not None and not isinstance(self.zone, str):
-            raise ConfigError(
-                f"the datetime column schema's 'zone' must be str or None, got "
-                f"{_type_name(self.zone)} {brief(self.zone)}; infer the schema again"
-            )
-        if not 0 <= self.null_rate <= 1:
-            raise ConfigError(
-                f"datetime column {self.name!r}: 'null_rate' must be a share in [0, 1], got "
-                f"{self.null_rate!r}; infer the schema again"
-            )
+        _check_fields(
+            self, "datetime column", (("name", str), ("dtype", str)), "; infer the schema again"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-compatible dict (``zone`` written only when known).
